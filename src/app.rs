@@ -1,0 +1,173 @@
+//! Builds the application: services (`AppState`) and the router with its
+//! platform layers. Tests build the real app through `build` and serve it on
+//! `127.0.0.1:0` with `serve`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::{Extension, Router};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::features;
+use crate::platform::auth::{PasswordHasher, data as auth_data, secret::ServerSecret};
+use crate::platform::clock::Clock;
+use crate::platform::config::Config;
+use crate::platform::db::Db;
+use crate::platform::http::{AppError, Routes, observe, openapi};
+use crate::platform::state::{AppServices, AppState};
+use crate::platform::telemetry;
+
+/// How often expired sessions are swept from the database.
+const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
+
+pub struct App {
+    pub router: Router,
+    pub state: AppState,
+}
+
+/// Connects to the database (applying migrations) and builds the whole app.
+pub async fn build(config: Config) -> anyhow::Result<App> {
+    build_with(config, Clock::system(), features::routes()).await
+}
+
+/// `build` with a chosen clock and set of routes (tests add probe endpoints).
+pub async fn build_with(config: Config, clock: Clock, routes: Routes) -> anyhow::Result<App> {
+    let openapi = openapi::document(routes.endpoints(), config.base_url.as_str());
+    let state = connect(config, clock, openapi).await?;
+    let router = router(state.clone(), routes);
+    Ok(App { router, state })
+}
+
+/// The services alone, for CLI commands that need no HTTP.
+pub async fn services(config: Config) -> anyhow::Result<AppState> {
+    connect(config, Clock::system(), serde_json::Value::Null).await
+}
+
+async fn connect(config: Config, clock: Clock, openapi: serde_json::Value) -> anyhow::Result<AppState> {
+    let db = Db::connect(&config).await?;
+    db.migrate().await?;
+    let secret = ServerSecret::load(config.secret_key.as_ref(), &db, &clock).await.context("loading the server secret")?;
+    let hashing_threads = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
+    Ok(AppState::new(AppServices {
+        config,
+        db,
+        clock,
+        passwords: PasswordHasher::new(hashing_threads),
+        secret,
+        tasks: TaskTracker::new(),
+        metrics: telemetry::metrics_handle(),
+        openapi: std::sync::Arc::new(openapi),
+    }))
+}
+
+fn router(state: AppState, routes: Routes) -> Router {
+    let config = &state.config;
+    routes
+        .into_router()
+        .fallback(not_found)
+        // Inner to outer: a body over the limit is refused from its
+        // Content-Length before it is read; slow handlers end in a 503;
+        // panics become the opaque 500 inside the request's span.
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
+        .layer(CatchPanicLayer::custom(observe::panic_response))
+        .layer(axum::middleware::from_fn(observe::observe))
+        .layer(Extension(state.clone()))
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}
+
+async fn not_found() -> AppError {
+    AppError::not_found("NOT_FOUND", "There is nothing at this address")
+}
+
+/// Serves until `shutdown` completes, then stops accepting, lets in-flight
+/// requests and tracked background tasks finish (up to
+/// `FLINT_SHUTDOWN_TIMEOUT`), and closes the database.
+pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let App { router, state } = app;
+    let stopping = CancellationToken::new();
+    let grace = state.config.shutdown_timeout;
+
+    state.tasks.spawn(sweep_expired_sessions(state.clone(), stopping.clone()));
+
+    let trigger = stopping.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        trigger.cancel();
+    });
+
+    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(stopping.clone().cancelled_owned());
+    let deadline = async {
+        stopping.cancelled().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result.context("HTTP server failed")?,
+        () = deadline => tracing::warn!(?grace, "in-flight requests did not finish in time; closing them"),
+    }
+
+    state.tasks.close();
+    if tokio::time::timeout(grace, state.tasks.wait()).await.is_err() {
+        tracing::warn!(?grace, "background tasks did not finish in time");
+    }
+    state.db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
+
+async fn sweep_expired_sessions(state: AppState, stopping: CancellationToken) {
+    let mut interval = tokio::time::interval(SESSION_SWEEP_INTERVAL);
+    loop {
+        tokio::select! {
+            () = stopping.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        match auth_data::delete_expired_sessions(&state.db, state.clock.now_ms()).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "expired sessions removed"),
+            Err(error) => tracing::warn!(%error, "could not remove expired sessions"),
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The command line: `serve` (default), `migrate`, `user create|set-role`,
+//! `check-config`. Configuration comes from the environment and `.env`.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use garde::Validate;
+
+use crate::app;
+use crate::features::accounts::{schema::SignUpInput, service};
+use crate::platform::auth::Role;
+use crate::platform::config::{Config, VARIABLES};
+use crate::platform::db::Db;
+use crate::platform::http::DbCtx;
+use crate::platform::telemetry;
+
+#[derive(Parser)]
+#[command(name = "flint", version, about = "A self-hostable blog CMS backend", long_about = None)]
+#[command(after_help = "Configuration is read from environment variables and ./.env; see `flint check-config`.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the HTTP server (what a bare `flint` does).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Print the effective configuration (secrets masked) and exit.
+    CheckConfig,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account. The password is read from standard input (one line).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Make the account an admin.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Make an account an admin or a plain user.
+    SetRole {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Admin,
+    User,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A missing .env is normal; a broken one is worth a warning.
+    if let Err(error) = dotenvy::dotenv()
+        && !error.not_found()
+    {
+        eprintln!("warning: could not read .env: {error}");
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprint!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init_logging(config.log_format, &config.log_filter);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let db = Db::connect(&config).await?;
+            db.migrate().await?;
+            db.close().await;
+            tracing::info!(backend = db.backend_name(), "migrations applied");
+            Ok(())
+        }
+        Command::CheckConfig => {
+            let width = VARIABLES.iter().map(|v| v.name.len()).max().unwrap_or(0);
+            let mut out = String::new();
+            for (name, value) in config.describe() {
+                out.push_str(&format!("{name:width$}  {value}\n"));
+            }
+            print_stdout(&out);
+            Ok(())
+        }
+        Command::User { command } => user(command, config).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let app = app::build(config).await?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (FLINT_LISTEN)"))?;
+    tracing::info!(address = %listen, base_url = %app.state.config.base_url, backend = app.state.db.backend_name(), "flint is serving");
+    app::serve(app, listener, app::shutdown_signal()).await
+}
+
+async fn user(command: UserCommand, config: Config) -> anyhow::Result<()> {
+    let state = app::services(config).await?;
+    let ctx = DbCtx(state.clone());
+    let result = match command {
+        UserCommand::Create { email, name, admin } => {
+            let password = read_password()?;
+            let input = SignUpInput { name, email, password };
+            if let Err(report) = input.validate() {
+                anyhow::bail!("invalid account: {report}");
+            }
+            let user = service::create_user(&ctx, &input, admin.then_some(Role::Admin)).await.map_err(anyhow::Error::from)?;
+            print_stdout(&format!("created {} ({}) as {}\n", user.email, user.id, user.role.as_str()));
+            Ok(())
+        }
+        UserCommand::SetRole { email, role } => {
+            let role = match role {
+                RoleArg::Admin => Role::Admin,
+                RoleArg::User => Role::User,
+            };
+            let user = service::set_role_by_email(&ctx, &email, role).await.map_err(anyhow::Error::from)?;
+            print_stdout(&format!("{} is now {}\n", user.email, user.role.as_str()));
+            Ok(())
+        }
+    };
+    state.db.close().await;
+    result
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    anyhow::ensure!(!password.is_empty(), "no password on standard input (pipe it in, e.g. `echo \"$PW\" | flint user create ...`)");
+    Ok(password)
+}
+
+/// Command output for people (not logs) goes to stdout.
+fn print_stdout(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}

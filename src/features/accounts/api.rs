@@ -1,0 +1,218 @@
+//! Account endpoints: the better-auth compatible REST paths under
+//! `/api/auth/*` and the account server functions.
+
+use axum::Json;
+use axum::http::{HeaderValue, Method, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::platform::auth::User;
+use crate::platform::auth::session::{self, ClientInfo, NewSession, SESSION_TTL};
+use crate::platform::http::{Access, AdminCtx, AppError, AuthCtx, DbCtx, Endpoint, Routes, SessionCtx, TokenAccess, ValidJson, ValidQuery};
+
+use super::schema::{
+    ApiTokenView, ChangePasswordInput, CreateApiTokenInput, CreatedApiToken, CurrentSession, IdInput, ListUsersInput, SessionListItem,
+    SetUserRoleInput, SignInInput, SignUpInput, Success, UpdateUserInput, UserPage,
+};
+use super::service;
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .route(
+            Endpoint::rest(Method::POST, "/api/auth/sign-up/email", "signUpEmail")
+                .tag("auth")
+                .summary("Create an account with email and password, and sign in")
+                .input::<SignUpInput>()
+                .output::<CurrentSession>()
+                .handler(sign_up),
+        )
+        .route(
+            Endpoint::rest(Method::POST, "/api/auth/sign-in/email", "signInEmail")
+                .tag("auth")
+                .summary("Sign in with email and password; sets the session cookie")
+                .input::<SignInInput>()
+                .output::<CurrentSession>()
+                .handler(sign_in),
+        )
+        .route(
+            Endpoint::rest(Method::POST, "/api/auth/sign-out", "signOut")
+                .tag("auth")
+                .summary("End this browser session and clear its cookie")
+                .access(Access::Session)
+                .output::<Success>()
+                .handler(sign_out),
+        )
+        .route(
+            Endpoint::rest(Method::GET, "/api/auth/get-session", "getSessionAuth")
+                .tag("auth")
+                .summary("The caller's user and session, or null")
+                .access(Access::Session)
+                .tokens(TokenAccess::Any)
+                .output::<Option<CurrentSession>>()
+                .handler(get_session),
+        )
+        .route(
+            Endpoint::rest(Method::POST, "/api/auth/change-password", "changePassword")
+                .tag("auth")
+                .summary("Change the password, optionally signing out every other session")
+                .access(Access::Auth)
+                .input::<ChangePasswordInput>()
+                .output::<Success>()
+                .handler(change_password),
+        )
+        .route(
+            Endpoint::rest(Method::POST, "/api/auth/update-user", "updateUser")
+                .tag("auth")
+                .summary("Change the caller's name or image")
+                .access(Access::Auth)
+                .input::<UpdateUserInput>()
+                .output::<User>()
+                .handler(update_user),
+        )
+        .route(
+            Endpoint::query("getSession")
+                .tag("auth")
+                .summary("The caller's user and session, or null")
+                .access(Access::Session)
+                .tokens(TokenAccess::Any)
+                .output::<Option<CurrentSession>>()
+                .handler(get_session),
+        )
+        .route(
+            Endpoint::query("listSessions")
+                .tag("auth")
+                .summary("The caller's live browser sessions")
+                .access(Access::Auth)
+                .output::<Vec<SessionListItem>>()
+                .handler(list_sessions),
+        )
+        .route(
+            Endpoint::mutation("revokeSession")
+                .tag("auth")
+                .summary("Sign out one of the caller's sessions")
+                .access(Access::Auth)
+                .input::<IdInput>()
+                .output::<Success>()
+                .handler(revoke_session),
+        )
+        .route(
+            Endpoint::mutation("createApiToken")
+                .tag("auth")
+                .summary("Issue an API token (shown once) with scopes the caller may grant")
+                .access(Access::Auth)
+                .input::<CreateApiTokenInput>()
+                .output::<CreatedApiToken>()
+                .handler(create_api_token),
+        )
+        .route(
+            Endpoint::query("listApiTokens")
+                .tag("auth")
+                .summary("The caller's API tokens (without their secrets)")
+                .access(Access::Auth)
+                .output::<Vec<ApiTokenView>>()
+                .handler(list_api_tokens),
+        )
+        .route(
+            Endpoint::mutation("revokeApiToken")
+                .tag("auth")
+                .summary("Revoke one of the caller's API tokens")
+                .access(Access::Auth)
+                .input::<IdInput>()
+                .output::<Success>()
+                .handler(revoke_api_token),
+        )
+        .route(
+            Endpoint::query("listUsers")
+                .tag("users")
+                .summary("Accounts, newest first, filtered by text and role")
+                .access(Access::Admin)
+                .input::<ListUsersInput>()
+                .output::<UserPage>()
+                .handler(list_users),
+        )
+        .route(
+            Endpoint::mutation("setUserRole")
+                .tag("users")
+                .summary("Make a user an admin or a plain user (the last admin stays)")
+                .access(Access::Admin)
+                .input::<SetUserRoleInput>()
+                .output::<User>()
+                .handler(set_user_role),
+        )
+}
+
+/// The signed-in response: the body plus the session cookie.
+fn signed_in(ctx: &DbCtx, user: User, new_session: NewSession) -> Response {
+    let cookie = session::set_cookie(ctx.config.is_https(), &new_session.token, SESSION_TTL);
+    let body = CurrentSession {
+        user,
+        session: super::schema::SessionInfo { id: new_session.id, kind: "cookie", expires_at: Some(new_session.expires_at), scopes: None },
+    };
+    let mut response = Json(body).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn sign_up(ctx: DbCtx, client: ClientInfo, ValidJson(input): ValidJson<SignUpInput>) -> Result<Response, AppError> {
+    let (user, new_session) = service::sign_up(&ctx, &input, &client).await?;
+    Ok(signed_in(&ctx, user, new_session))
+}
+
+async fn sign_in(ctx: DbCtx, client: ClientInfo, ValidJson(input): ValidJson<SignInInput>) -> Result<Response, AppError> {
+    let (user, new_session) = service::sign_in(&ctx, &input, &client).await?;
+    Ok(signed_in(&ctx, user, new_session))
+}
+
+async fn sign_out(ctx: SessionCtx) -> Result<Response, AppError> {
+    let db = DbCtx(ctx.app.clone());
+    service::sign_out(&db, ctx.session.as_ref()).await?;
+    let mut response = Json(Success { success: true }).into_response();
+    if let Ok(value) = HeaderValue::from_str(&session::clear_cookie(db.config.is_https())) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+async fn get_session(ctx: SessionCtx) -> Json<Option<CurrentSession>> {
+    Json(ctx.session.as_ref().map(service::current_session))
+}
+
+async fn change_password(ctx: AuthCtx, ValidJson(input): ValidJson<ChangePasswordInput>) -> Result<Json<Success>, AppError> {
+    service::change_password(&ctx, &input).await?;
+    Ok(Json(Success { success: true }))
+}
+
+async fn update_user(ctx: AuthCtx, ValidJson(input): ValidJson<UpdateUserInput>) -> Result<Json<User>, AppError> {
+    Ok(Json(service::update_user(&ctx, &input).await?))
+}
+
+async fn list_sessions(ctx: AuthCtx) -> Result<Json<Vec<SessionListItem>>, AppError> {
+    Ok(Json(service::list_sessions(&ctx).await?))
+}
+
+async fn revoke_session(ctx: AuthCtx, ValidJson(input): ValidJson<IdInput>) -> Result<Json<Success>, AppError> {
+    service::revoke_session(&ctx, &input.id).await?;
+    Ok(Json(Success { success: true }))
+}
+
+async fn create_api_token(ctx: AuthCtx, ValidJson(input): ValidJson<CreateApiTokenInput>) -> Result<Json<CreatedApiToken>, AppError> {
+    Ok(Json(service::create_api_token(&ctx, &input).await?))
+}
+
+async fn list_api_tokens(ctx: AuthCtx) -> Result<Json<Vec<ApiTokenView>>, AppError> {
+    Ok(Json(service::list_api_tokens(&ctx).await?))
+}
+
+async fn revoke_api_token(ctx: AuthCtx, ValidJson(input): ValidJson<IdInput>) -> Result<Json<Success>, AppError> {
+    service::revoke_api_token(&ctx, &input.id).await?;
+    Ok(Json(Success { success: true }))
+}
+
+async fn list_users(ctx: AdminCtx, ValidQuery(input): ValidQuery<ListUsersInput>) -> Result<Json<UserPage>, AppError> {
+    Ok(Json(service::list_users(&ctx, &input).await?))
+}
+
+async fn set_user_role(ctx: AdminCtx, ValidJson(input): ValidJson<SetUserRoleInput>) -> Result<Json<User>, AppError> {
+    Ok(Json(service::set_user_role(&ctx, &input).await?))
+}

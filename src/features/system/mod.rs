@@ -1,0 +1,3 @@
+//! Operational endpoints: liveness, readiness, metrics and the OpenAPI document.
+
+pub mod api;

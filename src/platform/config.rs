@@ -1,0 +1,513 @@
+//! Configuration: environment variables -> a typed, validated `Config`.
+//!
+//! Read once at start-up (main loads `.env` first); nothing reads the
+//! environment afterwards. Every variable, its default and its meaning is
+//! listed in `VARIABLES`, which also feeds `flint check-config` and is kept in
+//! step with `.env.example` by a test. May use: `platform::duration` only.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::platform::duration::parse_duration;
+
+/// One documented configuration variable.
+pub struct Variable {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub help: &'static str,
+    pub secret: bool,
+}
+
+/// Every variable flint reads. `.env.example` documents the same list.
+pub const VARIABLES: &[Variable] = &[
+    Variable { name: "FLINT_LISTEN", default: "127.0.0.1:8080", help: "Address and port the HTTP server listens on.", secret: false },
+    Variable {
+        name: "FLINT_BASE_URL",
+        default: "http://<FLINT_LISTEN>",
+        help: "Public URL of the blog (scheme, host, optional port). https enables Secure/__Host- cookies; its origin is the only one allowed to send cookie-authenticated writes.",
+        secret: false,
+    },
+    Variable {
+        name: "DATABASE_URL",
+        default: "sqlite://data/flint.db",
+        help: "sqlite://PATH (folder and file are created) or postgres://USER:PASS@HOST:PORT/DB.",
+        secret: false,
+    },
+    Variable {
+        name: "REDIS_URL",
+        default: "",
+        help: "redis://HOST:PORT for the shared cache and rate limiter when running several processes. Empty: in-process.",
+        secret: false,
+    },
+    Variable { name: "ADMIN_EMAIL", default: "", help: "The account that signs up with this email becomes admin.", secret: false },
+    Variable {
+        name: "FLINT_SECRET_KEY",
+        default: "",
+        help: "Server secret (at least 32 characters) for signed links. Empty: generated once and stored in the database.",
+        secret: true,
+    },
+    Variable {
+        name: "FLINT_TRUSTED_PROXIES",
+        default: "",
+        help: "Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For / X-Real-IP / CF-Connecting-IP headers are believed.",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_LOG_FORMAT",
+        default: "pretty",
+        help: "Log output: pretty (human) or json (one object per line).",
+        secret: false,
+    },
+    Variable { name: "FLINT_LOG", default: "info", help: "Log filter, tracing EnvFilter syntax (e.g. info,flint=debug).", secret: false },
+    Variable {
+        name: "FLINT_BODY_LIMIT",
+        default: "2MiB",
+        help: "Largest accepted request body: bytes, or a number with KiB/MiB/GiB.",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_REQUEST_TIMEOUT",
+        default: "30s",
+        help: "Longest time a request may take before it is answered 503 (ms, s, m, h, d).",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_SHUTDOWN_TIMEOUT",
+        default: "30s",
+        help: "How long shutdown waits for in-flight requests and background tasks.",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_DB_MAX_CONNECTIONS",
+        default: "10",
+        help: "PostgreSQL: connections in this process's pool (1-1000).",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_DB_STATEMENT_TIMEOUT",
+        default: "30s",
+        help: "PostgreSQL: statement_timeout for every connection.",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_DB_ACQUIRE_TIMEOUT",
+        default: "5s",
+        help: "How long a request waits for a free database connection.",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_SQLITE_READERS",
+        default: "4",
+        help: "SQLite: read-only connections beside the single writer (1-64).",
+        secret: false,
+    },
+    Variable { name: "FLINT_SQLITE_BUSY_TIMEOUT", default: "5s", help: "SQLite: how long a connection waits for a lock.", secret: false },
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite { path: String },
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub base_url: url::Url,
+    pub database_url: String,
+    pub database: DatabaseKind,
+    pub redis_url: Option<String>,
+    pub admin_email: Option<String>,
+    pub secret_key: Option<SecretString>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub body_limit: usize,
+    pub request_timeout: Duration,
+    pub shutdown_timeout: Duration,
+    pub db_max_connections: u32,
+    pub db_statement_timeout: Duration,
+    pub db_acquire_timeout: Duration,
+    pub sqlite_readers: u32,
+    pub sqlite_busy_timeout: Duration,
+}
+
+/// Every invalid variable, each with the reason.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError(pub Vec<(String, String)>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration:")?;
+        for (name, reason) in &self.0 {
+            writeln!(f, "  {name}: {reason}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads the process environment (after `.env` was loaded by the caller).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any name -> value lookup (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut reader = Reader { lookup: &lookup, errors: Vec::new() };
+
+        let listen: Option<SocketAddr> = reader
+            .parse("FLINT_LISTEN", "127.0.0.1:8080", |v| v.parse().map_err(|_| format!("'{v}' is not an address like 127.0.0.1:8080")));
+        let base_url = reader.parse("FLINT_BASE_URL", "", |v| {
+            if v.is_empty() {
+                return Ok(default_base_url(listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)))));
+            }
+            let url = url::Url::parse(v).map_err(|e| format!("'{v}' is not a URL: {e}"))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                return Err(format!("'{v}' must be an http(s) URL with a host"));
+            }
+            Ok(url)
+        });
+        let database_url = reader.raw("DATABASE_URL", "sqlite://data/flint.db");
+        let database = reader.parse("DATABASE_URL", "sqlite://data/flint.db", parse_database_url);
+        let redis_url = reader.optional("REDIS_URL", |v| {
+            let url = url::Url::parse(v).map_err(|e| format!("not a URL: {e}"))?;
+            match url.scheme() {
+                "redis" | "rediss" => Ok(v.to_owned()),
+                other => Err(format!("scheme must be redis or rediss, not {other}")),
+            }
+        });
+        let admin_email = reader.optional("ADMIN_EMAIL", |v| {
+            let email = v.trim().to_lowercase();
+            if is_plausible_email(&email) { Ok(email) } else { Err(format!("'{v}' is not an email address")) }
+        });
+        let secret_key = reader.optional("FLINT_SECRET_KEY", |v| {
+            if v.chars().count() < 32 {
+                Err("must be at least 32 characters (or empty to generate one)".to_owned())
+            } else {
+                Ok(SecretString::from(v.to_owned()))
+            }
+        });
+        let trusted_proxies = reader.parse("FLINT_TRUSTED_PROXIES", "", |v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse::<IpNet>()
+                        .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                        .map_err(|_| format!("'{s}' is not an IP address or CIDR"))
+                })
+                .collect()
+        });
+        let log_format = reader.parse("FLINT_LOG_FORMAT", "pretty", |v| match v {
+            "pretty" => Ok(LogFormat::Pretty),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(format!("'{v}' must be pretty or json")),
+        });
+        let log_filter = reader.parse("FLINT_LOG", "info", |v| {
+            tracing_subscriber::EnvFilter::try_new(v).map(|_| v.to_owned()).map_err(|e| format!("'{v}' is not a log filter: {e}"))
+        });
+        let body_limit = reader.parse("FLINT_BODY_LIMIT", "2MiB", parse_size);
+        let request_timeout = reader.parse("FLINT_REQUEST_TIMEOUT", "30s", parse_positive_duration);
+        let shutdown_timeout = reader.parse("FLINT_SHUTDOWN_TIMEOUT", "30s", parse_positive_duration);
+        let db_max_connections = reader.parse("FLINT_DB_MAX_CONNECTIONS", "10", |v| parse_in_range(v, 1, 1000));
+        let db_statement_timeout = reader.parse("FLINT_DB_STATEMENT_TIMEOUT", "30s", parse_positive_duration);
+        let db_acquire_timeout = reader.parse("FLINT_DB_ACQUIRE_TIMEOUT", "5s", parse_positive_duration);
+        let sqlite_readers = reader.parse("FLINT_SQLITE_READERS", "4", |v| parse_in_range(v, 1, 64));
+        let sqlite_busy_timeout = reader.parse("FLINT_SQLITE_BUSY_TIMEOUT", "5s", parse_positive_duration);
+
+        if !reader.errors.is_empty() {
+            return Err(ConfigError(reader.errors));
+        }
+        Ok(Config {
+            listen: value(listen),
+            base_url: value(base_url),
+            database_url,
+            database: value(database),
+            redis_url,
+            admin_email,
+            secret_key,
+            trusted_proxies: value(trusted_proxies),
+            log_format: value(log_format),
+            log_filter: value(log_filter),
+            body_limit: value(body_limit),
+            request_timeout: value(request_timeout),
+            shutdown_timeout: value(shutdown_timeout),
+            db_max_connections: value(db_max_connections),
+            db_statement_timeout: value(db_statement_timeout),
+            db_acquire_timeout: value(db_acquire_timeout),
+            sqlite_readers: value(sqlite_readers),
+            sqlite_busy_timeout: value(sqlite_busy_timeout),
+        })
+    }
+
+    /// True when cookies must be `Secure` (and use the `__Host-` prefix).
+    pub fn is_https(&self) -> bool {
+        self.base_url.scheme() == "https"
+    }
+
+    /// `scheme://host[:port]` of the public site, as browsers send in `Origin`.
+    pub fn origin(&self) -> String {
+        self.base_url.origin().ascii_serialization()
+    }
+
+    /// The effective configuration as `(name, value)` lines, secrets masked.
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        let duration = |d: Duration| format!("{}ms", d.as_millis());
+        vec![
+            ("FLINT_LISTEN", self.listen.to_string()),
+            ("FLINT_BASE_URL", self.base_url.to_string()),
+            ("DATABASE_URL", mask_url_password(&self.database_url)),
+            (
+                "REDIS_URL",
+                self.redis_url.as_deref().map(mask_url_password).unwrap_or_else(|| "(none: in-process cache and limiter)".into()),
+            ),
+            ("ADMIN_EMAIL", self.admin_email.clone().unwrap_or_else(|| "(none)".into())),
+            (
+                "FLINT_SECRET_KEY",
+                match &self.secret_key {
+                    Some(key) if !key.expose_secret().is_empty() => "********".into(),
+                    _ => "(generated and stored in the database)".into(),
+                },
+            ),
+            (
+                "FLINT_TRUSTED_PROXIES",
+                if self.trusted_proxies.is_empty() {
+                    "(none)".into()
+                } else {
+                    self.trusted_proxies.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+                },
+            ),
+            (
+                "FLINT_LOG_FORMAT",
+                match self.log_format {
+                    LogFormat::Pretty => "pretty".into(),
+                    LogFormat::Json => "json".into(),
+                },
+            ),
+            ("FLINT_LOG", self.log_filter.clone()),
+            ("FLINT_BODY_LIMIT", format!("{} bytes", self.body_limit)),
+            ("FLINT_REQUEST_TIMEOUT", duration(self.request_timeout)),
+            ("FLINT_SHUTDOWN_TIMEOUT", duration(self.shutdown_timeout)),
+            ("FLINT_DB_MAX_CONNECTIONS", self.db_max_connections.to_string()),
+            ("FLINT_DB_STATEMENT_TIMEOUT", duration(self.db_statement_timeout)),
+            ("FLINT_DB_ACQUIRE_TIMEOUT", duration(self.db_acquire_timeout)),
+            ("FLINT_SQLITE_READERS", self.sqlite_readers.to_string()),
+            ("FLINT_SQLITE_BUSY_TIMEOUT", duration(self.sqlite_busy_timeout)),
+        ]
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (name, value) in self.describe() {
+            map.entry(&name, &value);
+        }
+        map.finish()
+    }
+}
+
+/// Every `parse` produced a value when no error was recorded.
+fn value<T>(parsed: Option<T>) -> T {
+    parsed.expect("a value is present when no error was recorded")
+}
+
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    errors: Vec<(String, String)>,
+}
+
+impl Reader<'_> {
+    /// The variable's value, or the default when unset or blank.
+    fn raw(&self, name: &str, default: &str) -> String {
+        match (self.lookup)(name) {
+            Some(v) if !v.trim().is_empty() => v.trim().to_owned(),
+            _ => default.to_owned(),
+        }
+    }
+
+    fn parse<T>(&mut self, name: &str, default: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+        let value = self.raw(name, default);
+        match parse(&value) {
+            Ok(v) => Some(v),
+            Err(reason) => {
+                self.errors.push((name.to_owned(), reason));
+                None
+            }
+        }
+    }
+
+    fn optional<T>(&mut self, name: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+        let value = self.raw(name, "");
+        if value.is_empty() {
+            return None;
+        }
+        self.parse(name, "", |_| parse(&value))
+    }
+}
+
+fn default_base_url(listen: SocketAddr) -> url::Url {
+    let host = if listen.ip().is_unspecified() { "localhost".to_owned() } else { listen.ip().to_string() };
+    let host = if listen.is_ipv6() && host != "localhost" { format!("[{host}]") } else { host };
+    url::Url::parse(&format!("http://{host}:{}", listen.port())).expect("a socket address forms a valid URL")
+}
+
+fn parse_database_url(v: &str) -> Result<DatabaseKind, String> {
+    if let Some(rest) = v.strip_prefix("sqlite://").or_else(|| v.strip_prefix("sqlite:")) {
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() {
+            return Err("sqlite URL needs a file path, e.g. sqlite://data/flint.db".into());
+        }
+        Ok(DatabaseKind::Sqlite { path: path.to_owned() })
+    } else if v.starts_with("postgres://") || v.starts_with("postgresql://") {
+        url::Url::parse(v).map_err(|e| format!("not a valid PostgreSQL URL: {e}"))?;
+        Ok(DatabaseKind::Postgres)
+    } else {
+        Err(format!("'{}' must start with sqlite:// or postgres://", mask_url_password(v)))
+    }
+}
+
+fn parse_size(v: &str) -> Result<usize, String> {
+    let v = v.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (number, unit) = v.split_at(split);
+    let number: usize = number.parse().map_err(|_| format!("'{v}' is not a size like 2MiB or 1048576"))?;
+    let factor = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "KB" | "K" => 1024,
+        "MiB" | "MB" | "M" => 1024 * 1024,
+        "GiB" | "GB" | "G" => 1024 * 1024 * 1024,
+        other => return Err(format!("unknown size unit '{other}' (use KiB, MiB or GiB)")),
+    };
+    let bytes = number.checked_mul(factor).ok_or_else(|| format!("'{v}' is too large"))?;
+    if bytes < 1024 {
+        return Err(format!("'{v}' is smaller than the 1KiB minimum"));
+    }
+    Ok(bytes)
+}
+
+fn parse_positive_duration(v: &str) -> Result<Duration, String> {
+    let d = parse_duration(v)?;
+    if d.is_zero() { Err("must be greater than zero".into()) } else { Ok(d) }
+}
+
+fn parse_in_range(v: &str, min: u32, max: u32) -> Result<u32, String> {
+    match v.parse::<u32>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("'{v}' must be a whole number from {min} to {max}")),
+    }
+}
+
+/// A deliberately simple shape check: one `@`, something before it, a dotted domain after it.
+pub fn is_plausible_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    !local.is_empty()
+        && email.len() <= 254
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(char::is_whitespace)
+}
+
+/// Replaces the password of a URL with `****` so it can be printed.
+pub fn mask_url_password(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("****"));
+            url.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn zero_configuration_is_valid() {
+        let config = load(&[]).expect("defaults are valid");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.base_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(config.database, DatabaseKind::Sqlite { path: "data/flint.db".into() });
+        assert_eq!(config.body_limit, 2 * 1024 * 1024);
+        assert!(!config.is_https());
+    }
+
+    #[test]
+    fn unspecified_listen_address_gives_localhost_base_url() {
+        let config = load(&[("FLINT_LISTEN", "0.0.0.0:3000")]).unwrap();
+        assert_eq!(config.origin(), "http://localhost:3000");
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_with_its_name() {
+        let err = load(&[
+            ("FLINT_LISTEN", "nowhere"),
+            ("DATABASE_URL", "mysql://x"),
+            ("FLINT_REQUEST_TIMEOUT", "soon"),
+            ("FLINT_TRUSTED_PROXIES", "10.0.0.0/8, banana"),
+            ("FLINT_SECRET_KEY", "short"),
+            ("FLINT_LOG_FORMAT", "xml"),
+        ])
+        .expect_err("invalid");
+        let names: Vec<&str> = err.0.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["FLINT_LISTEN", "DATABASE_URL", "FLINT_SECRET_KEY", "FLINT_TRUSTED_PROXIES", "FLINT_LOG_FORMAT", "FLINT_REQUEST_TIMEOUT"]
+        );
+        assert!(err.to_string().contains("banana"));
+    }
+
+    #[test]
+    fn secrets_and_passwords_are_masked() {
+        let config = load(&[
+            ("DATABASE_URL", "postgres://flint:hunter2@db:5432/flint"),
+            ("FLINT_SECRET_KEY", "0123456789abcdef0123456789abcdef-secret"),
+        ])
+        .unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        assert!(shown.contains("postgres://flint:****@db:5432/flint"));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1048576"), Ok(1_048_576));
+        assert_eq!(parse_size("4MiB"), Ok(4 * 1024 * 1024));
+        assert!(parse_size("12").is_err());
+        assert!(parse_size("3 parsecs").is_err());
+    }
+
+    #[test]
+    fn env_example_documents_every_variable() {
+        let example = include_str!("../../.env.example");
+        for var in VARIABLES {
+            assert!(example.contains(&format!("{}=", var.name)), "{} missing from .env.example", var.name);
+        }
+        let described: Vec<&str> = load(&[]).unwrap().describe().iter().map(|(n, _)| *n).collect();
+        let documented: Vec<&str> = VARIABLES.iter().map(|v| v.name).collect();
+        assert_eq!(described, documented);
+    }
+}

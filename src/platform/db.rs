@@ -1,0 +1,248 @@
+//! The database handle: SQLite (embedded default) or PostgreSQL (scale-out).
+//!
+//! SQL is shared text with `$1..$N` placeholders; the `on_read!`, `on_write!`
+//! and `on_tx!` macros expand one query expression for both backends so data
+//! modules stay free of backend branches. SQLite has a single writer
+//! connection (writes are serialised and transactions use `BEGIN IMMEDIATE`,
+//! so they never fail with SQLITE_BUSY on a lock upgrade) plus a read-only
+//! pool. May use: `platform::config`.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use anyhow::Context;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+use crate::platform::config::{Config, DatabaseKind};
+
+pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+pub static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A cheap-to-clone handle on the configured database.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqliteDb),
+    Postgres(PgPool),
+}
+
+#[derive(Clone, Debug)]
+pub struct SqliteDb {
+    /// Read-only connections; used for every plain read.
+    pub read: SqlitePool,
+    /// The one connection that writes.
+    pub write: SqlitePool,
+}
+
+/// A transaction on either backend; commit it or it rolls back on drop.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs a query expression on the read side: `on_read!(db, |pool| sqlx::query(..).fetch_one(pool))`.
+#[macro_export]
+macro_rules! on_read {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::platform::db::Db::Sqlite(sqlite) => {
+                let $pool = &sqlite.read;
+                $body.await
+            }
+            $crate::platform::db::Db::Postgres(pg) => {
+                let $pool = pg;
+                $body.await
+            }
+        }
+    };
+}
+
+/// Runs a statement on the writer and returns the number of rows it changed:
+/// `execute!(db, sqlx::query("UPDATE ...").bind(x))`.
+#[macro_export]
+macro_rules! execute {
+    ($db:expr, $query:expr) => {
+        match $db {
+            $crate::platform::db::Db::Sqlite(sqlite) => $query.execute(&sqlite.write).await.map(|done| done.rows_affected()),
+            $crate::platform::db::Db::Postgres(pg) => $query.execute(pg).await.map(|done| done.rows_affected()),
+        }
+    };
+}
+
+/// `execute!` inside a transaction.
+#[macro_export]
+macro_rules! execute_tx {
+    ($tx:expr, $query:expr) => {
+        match $tx {
+            $crate::platform::db::Tx::Sqlite(tx) => $query.execute(&mut **tx).await.map(|done| done.rows_affected()),
+            $crate::platform::db::Tx::Postgres(tx) => $query.execute(&mut **tx).await.map(|done| done.rows_affected()),
+        }
+    };
+}
+
+/// Runs a single-statement write that returns rows (`RETURNING`) outside a
+/// transaction (autocommit).
+#[macro_export]
+macro_rules! on_write {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::platform::db::Db::Sqlite(sqlite) => {
+                let $pool = &sqlite.write;
+                $body.await
+            }
+            $crate::platform::db::Db::Postgres(pg) => {
+                let $pool = pg;
+                $body.await
+            }
+        }
+    };
+}
+
+/// Runs a query expression inside a transaction: `on_tx!(tx, |conn| q.execute(conn))`.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match $tx {
+            $crate::platform::db::Tx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $body.await
+            }
+            $crate::platform::db::Tx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body.await
+            }
+        }
+    };
+}
+
+impl Db {
+    /// Opens the database named by the configuration (creating a SQLite file and
+    /// its folder when needed). Does not run migrations.
+    pub async fn connect(config: &Config) -> anyhow::Result<Db> {
+        match &config.database {
+            DatabaseKind::Sqlite { path } => Self::connect_sqlite(path, config).await,
+            DatabaseKind::Postgres => Self::connect_postgres(config).await,
+        }
+    }
+
+    async fn connect_sqlite(path: &str, config: &Config) -> anyhow::Result<Db> {
+        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating database folder {}", dir.display()))?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+            .with_context(|| format!("DATABASE_URL: bad SQLite path {path}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(config.sqlite_busy_timeout)
+            .foreign_keys(true)
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-16000");
+        // The writer opens first: it creates the file and switches it to WAL.
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(config.db_acquire_timeout)
+            .connect_with(options.clone())
+            .await
+            .with_context(|| format!("opening SQLite database {path}"))?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(config.sqlite_readers)
+            .acquire_timeout(config.db_acquire_timeout)
+            .connect_with(options.read_only(true))
+            .await
+            .with_context(|| format!("opening SQLite readers for {path}"))?;
+        Ok(Db::Sqlite(SqliteDb { read, write }))
+    }
+
+    async fn connect_postgres(config: &Config) -> anyhow::Result<Db> {
+        let statement_timeout = config.db_statement_timeout.as_millis().to_string();
+        let options = PgConnectOptions::from_str(&config.database_url)
+            .context("DATABASE_URL: not a valid PostgreSQL URL")?
+            .application_name("flint")
+            .options([("statement_timeout", statement_timeout.as_str())]);
+        let pool = PgPoolOptions::new()
+            .max_connections(config.db_max_connections)
+            .min_connections(1)
+            .acquire_timeout(config.db_acquire_timeout)
+            .idle_timeout(std::time::Duration::from_secs(600))
+            .max_lifetime(std::time::Duration::from_secs(1800))
+            .connect_with(options)
+            .await
+            .context("connecting to PostgreSQL")?;
+        Ok(Db::Postgres(pool))
+    }
+
+    /// Applies every pending migration of this backend.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite(sqlite) => SQLITE_MIGRATIONS.run(&sqlite.write).await,
+            Db::Postgres(pg) => POSTGRES_MIGRATIONS.run(pg).await,
+        }
+        .context("applying database migrations")
+    }
+
+    /// Starts a transaction (`BEGIN IMMEDIATE` on SQLite: take the write lock up front).
+    pub async fn begin(&self) -> sqlx::Result<Tx> {
+        match self {
+            Db::Sqlite(sqlite) => Ok(Tx::Sqlite(sqlite.write.begin_with("BEGIN IMMEDIATE").await?)),
+            Db::Postgres(pg) => Ok(Tx::Postgres(pg.begin().await?)),
+        }
+    }
+
+    /// A round trip to the database (readiness probe).
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        on_read!(self, |pool| sqlx::query_scalar::<_, i64>("SELECT CAST(1 AS BIGINT)").fetch_one(pool)).map(|_| ())
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes every connection (SQLite checkpoints its WAL on close).
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(sqlite) => {
+                sqlite.read.close().await;
+                sqlite.write.close().await;
+            }
+            Db::Postgres(pg) => pg.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+}
+
+/// True when the error is a unique-constraint violation (portable across backends).
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn versions(migrator: &Migrator) -> Vec<(i64, String)> {
+        migrator.iter().map(|m| (m.version, m.description.to_string())).collect()
+    }
+
+    #[test]
+    fn migration_directories_are_in_step() {
+        let sqlite = versions(&SQLITE_MIGRATIONS);
+        let postgres = versions(&POSTGRES_MIGRATIONS);
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, postgres, "migrations/sqlite and migrations/postgres must hold the same versions");
+    }
+}

@@ -1,0 +1,78 @@
+//! HTTP caching strategies with the original's exact header values (spec
+//! §5.3): `Cache-Control` for browsers, `CDN-Cache-Control` for the edge.
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+pub static CDN_CACHE_CONTROL: HeaderName = HeaderName::from_static("cdn-cache-control");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum CachePolicy {
+    /// Browsers revalidate every time; the CDN keeps it until purged.
+    Public,
+    /// Like public, with a short CDN lifetime and a long stale window.
+    Swr,
+    /// Content-addressed: never changes.
+    Immutable,
+    /// Per-user or sensitive: nobody stores it.
+    Private,
+    /// A 404: the CDN may keep it briefly.
+    NotFound,
+    /// A 5xx: the CDN may keep it briefly to shield the origin.
+    ServerError,
+}
+
+impl CachePolicy {
+    pub fn header_values(self) -> (&'static str, &'static str) {
+        match self {
+            CachePolicy::Public => ("public, max-age=0, must-revalidate", "public, s-maxage=31536000"),
+            CachePolicy::Swr => ("public, max-age=0, must-revalidate", "public, s-maxage=1, stale-while-revalidate=604800"),
+            CachePolicy::Immutable => ("public, max-age=31536000, immutable", "public, max-age=31536000, immutable"),
+            CachePolicy::Private => ("private, no-store, no-cache, must-revalidate", "private, no-store"),
+            CachePolicy::NotFound => ("public, max-age=0, must-revalidate", "public, s-maxage=10"),
+            CachePolicy::ServerError => ("public, max-age=0, must-revalidate", "public, s-maxage=10"),
+        }
+    }
+
+    /// The policy for a response that did not succeed: 404 and 5xx may be
+    /// cached briefly at the edge; every other status is private.
+    pub fn for_error_status(status: StatusCode) -> CachePolicy {
+        if status == StatusCode::NOT_FOUND {
+            CachePolicy::NotFound
+        } else if status.is_server_error() {
+            CachePolicy::ServerError
+        } else {
+            CachePolicy::Private
+        }
+    }
+
+    /// Sets both headers, replacing any present.
+    pub fn apply(self, headers: &mut HeaderMap) {
+        let (browser, cdn) = self.header_values();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(browser));
+        headers.insert(CDN_CACHE_CONTROL.clone(), HeaderValue::from_static(cdn));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_statuses_map_to_policies() {
+        assert_eq!(CachePolicy::for_error_status(StatusCode::NOT_FOUND), CachePolicy::NotFound);
+        assert_eq!(CachePolicy::for_error_status(StatusCode::BAD_GATEWAY), CachePolicy::ServerError);
+        assert_eq!(CachePolicy::for_error_status(StatusCode::UNAUTHORIZED), CachePolicy::Private);
+        assert_eq!(CachePolicy::for_error_status(StatusCode::OK), CachePolicy::Private);
+    }
+
+    #[test]
+    fn private_is_never_stored() {
+        let mut headers = HeaderMap::new();
+        CachePolicy::Private.apply(&mut headers);
+        assert_eq!(headers[header::CACHE_CONTROL], "private, no-store, no-cache, must-revalidate");
+        assert_eq!(headers[&CDN_CACHE_CONTROL], "private, no-store");
+    }
+}

@@ -1,0 +1,314 @@
+//! Endpoint declarations: every server function (`/_fn/<name>`) and REST
+//! route is declared once, with its auth level, whether API tokens may call
+//! it (and with which scope), its cache policy and its input/output types.
+//! The declaration both mounts the handler behind the guard below and feeds
+//! the OpenAPI document, so the two cannot drift apart.
+//!
+//! The guard, per request: refuses cross-origin browser writes (CSRF),
+//! resolves the session where the level needs one (401/403 before the body
+//! is read), then stamps the cache policy (auth routes are always private),
+//! answers `If-None-Match` on cacheable GETs, and re-sends a session cookie
+//! whose expiry slid forward.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::handler::Handler;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter, on};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use sha2::{Digest, Sha256};
+
+use crate::platform::auth::Scope;
+use crate::platform::config::Config;
+use crate::platform::state::AppState;
+
+use super::cache_policy::CachePolicy;
+use super::context::{CookieRefresh, has_bearer, resolve_session};
+use super::error::AppError;
+
+/// Who may call an endpoint (the original's middleware levels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone; the session is not looked up.
+    Public,
+    /// Anyone; the session is looked up when present.
+    Session,
+    /// A signed-in user (401 `UNAUTHENTICATED`).
+    Auth,
+    /// An admin (403 `PERMISSION_DENIED`).
+    Admin,
+}
+
+/// Whether a bearer API token may stand in for a browser session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenAccess {
+    /// Browser sessions only (account and token management).
+    Never,
+    /// Any valid token.
+    Any,
+    /// Tokens carrying this scope.
+    Scope(Scope),
+}
+
+/// The policies of one endpoint, visible to extractors through the request.
+#[derive(Clone, Debug)]
+pub struct EndpointMeta {
+    pub access: Access,
+    pub token: TokenAccess,
+    pub cache: CachePolicy,
+}
+
+type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+/// One declared endpoint (see the module docs).
+#[derive(Clone)]
+pub struct Endpoint {
+    pub method: Method,
+    pub path: String,
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub tag: &'static str,
+    pub meta: EndpointMeta,
+    pub input: Option<SchemaFn>,
+    pub output: Option<SchemaFn>,
+}
+
+impl Endpoint {
+    /// A read server function: `GET /_fn/<name>`, input in the query string.
+    pub fn query(name: &'static str) -> Self {
+        Self::rest(Method::GET, &format!("/_fn/{name}"), name)
+    }
+
+    /// A server function with side effects: `POST /_fn/<name>`, JSON body.
+    pub fn mutation(name: &'static str) -> Self {
+        Self::rest(Method::POST, &format!("/_fn/{name}"), name)
+    }
+
+    /// A REST route at a fixed path.
+    pub fn rest(method: Method, path: &str, name: &'static str) -> Self {
+        Endpoint {
+            method,
+            path: path.to_owned(),
+            name,
+            summary: "",
+            tag: "",
+            meta: EndpointMeta { access: Access::Public, token: TokenAccess::Never, cache: CachePolicy::Private },
+            input: None,
+            output: None,
+        }
+    }
+
+    pub fn summary(mut self, summary: &'static str) -> Self {
+        self.summary = summary;
+        self
+    }
+
+    pub fn tag(mut self, tag: &'static str) -> Self {
+        self.tag = tag;
+        self
+    }
+
+    pub fn access(mut self, access: Access) -> Self {
+        self.meta.access = access;
+        self
+    }
+
+    pub fn tokens(mut self, token: TokenAccess) -> Self {
+        self.meta.token = token;
+        self
+    }
+
+    /// The cache policy of successful responses (errors get theirs by status).
+    pub fn cache(mut self, cache: CachePolicy) -> Self {
+        self.meta.cache = cache;
+        self
+    }
+
+    pub fn input<T: JsonSchema>(mut self) -> Self {
+        self.input = Some(|g| g.subschema_for::<T>());
+        self
+    }
+
+    pub fn output<T: JsonSchema>(mut self) -> Self {
+        self.output = Some(|g| g.subschema_for::<T>());
+        self
+    }
+
+    /// The cache policy actually applied to a successful response.
+    pub fn effective_cache(&self) -> CachePolicy {
+        if self.meta.access == Access::Public { self.meta.cache } else { CachePolicy::Private }
+    }
+
+    /// Mounts `handler` for this endpoint behind the guard.
+    pub fn handler<H, T>(self, handler: H) -> Route
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(self.method.clone()).expect("endpoints use standard methods");
+        let meta = Arc::new(EndpointMeta { cache: self.effective_cache(), ..self.meta.clone() });
+        let method_router =
+            on(filter, handler).route_layer(middleware::from_fn(move |request: Request, next: Next| guard(meta.clone(), request, next)));
+        Route { endpoint: self, method_router }
+    }
+}
+
+/// An endpoint with its handler.
+pub struct Route {
+    endpoint: Endpoint,
+    method_router: MethodRouter<AppState>,
+}
+
+/// A feature's (or the whole app's) endpoints.
+#[derive(Default)]
+pub struct Routes {
+    router: Router<AppState>,
+    endpoints: Vec<Endpoint>,
+}
+
+impl Routes {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn route(mut self, route: Route) -> Self {
+        self.router = self.router.route(&route.endpoint.path, route.method_router);
+        self.endpoints.push(route.endpoint);
+        self
+    }
+
+    pub fn merge(mut self, other: Routes) -> Self {
+        self.router = self.router.merge(other.router);
+        self.endpoints.extend(other.endpoints);
+        self
+    }
+
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    pub fn into_router(self) -> Router<AppState> {
+        self.router
+    }
+}
+
+async fn guard(meta: Arc<EndpointMeta>, request: Request, next: Next) -> Response {
+    let Some(state) = request.extensions().get::<AppState>().cloned() else {
+        return AppError::internal(anyhow::anyhow!("AppState missing from request extensions")).into_response();
+    };
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(meta.clone());
+
+    if is_cross_origin_browser_write(&parts, &state.config) {
+        return AppError::new(StatusCode::FORBIDDEN, "CROSS_ORIGIN_REQUEST", "Cross-origin requests may not change anything here")
+            .into_response();
+    }
+
+    let mut refreshed_cookie = None;
+    if meta.access != Access::Public {
+        let session = match resolve_session(&mut parts, &state).await {
+            Ok(session) => session,
+            Err(error) => return error.into_response(),
+        };
+        match (meta.access, &session) {
+            (Access::Auth | Access::Admin, None) => return AppError::unauthenticated().into_response(),
+            (Access::Admin, Some(s)) if !s.is_admin() => {
+                return AppError::permission_denied("Only an admin may do this").into_response();
+            }
+            _ => {}
+        }
+        refreshed_cookie = parts.extensions.remove::<CookieRefresh>();
+    }
+
+    let conditional_get = matches!(parts.method, Method::GET | Method::HEAD)
+        && matches!(meta.cache, CachePolicy::Public | CachePolicy::Swr | CachePolicy::Immutable);
+    let if_none_match = parts.headers.get(header::IF_NONE_MATCH).cloned();
+
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+
+    let status = response.status();
+    if (status.is_success() || status.is_redirection()) && !response.headers().contains_key(header::CACHE_CONTROL) {
+        meta.cache.apply(response.headers_mut());
+    }
+    if conditional_get && status == StatusCode::OK {
+        response = with_etag(response, if_none_match).await;
+    }
+    if let Some(CookieRefresh(cookie)) = refreshed_cookie
+        && !sets_session_cookie(&response, state.config.is_https())
+        && let Ok(value) = HeaderValue::from_str(&cookie)
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The CSRF rule (as Go's CrossOriginProtection): an unsafe request from a
+/// browser is refused when the browser says it came from another site
+/// (`Sec-Fetch-Site`), or its `Origin` is neither the configured public
+/// origin nor the host it was sent to. Requests without those headers come
+/// from non-browser clients, and bearer-token requests cannot be forged by a
+/// browser, so both pass.
+fn is_cross_origin_browser_write(parts: &axum::http::request::Parts, config: &Config) -> bool {
+    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) || has_bearer(parts) {
+        return false;
+    }
+    let header_text = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header_text(header::HeaderName::from_static("sec-fetch-site")) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = header_text(header::ORIGIN) else { return false };
+    if origin.eq_ignore_ascii_case(&config.origin()) {
+        return false;
+    }
+    let origin_host = origin.split_once("://").map(|(_, host)| host);
+    let host = header_text(header::HOST);
+    !matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
+/// Adds a weak ETag (hash of the body) and answers 304 when the client has it.
+async fn with_etag(response: Response, if_none_match: Option<HeaderValue>) -> Response {
+    if response.headers().contains_key(header::ETAG) {
+        return not_modified_if_matching(response, if_none_match);
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(error) => return AppError::internal(anyhow::anyhow!("buffering response body: {error}")).into_response(),
+    };
+    let digest = Sha256::digest(&bytes);
+    let tag = format!("W/\"{}\"", hex::encode(&digest[..12]));
+    if let Ok(value) = HeaderValue::from_str(&tag) {
+        parts.headers.insert(header::ETAG, value);
+    }
+    not_modified_if_matching(Response::from_parts(parts, Body::from(bytes)), if_none_match)
+}
+
+fn not_modified_if_matching(response: Response, if_none_match: Option<HeaderValue>) -> Response {
+    let Some(etag) = response.headers().get(header::ETAG).and_then(|v| v.to_str().ok()) else { return response };
+    let matches = if_none_match
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|candidates| candidates.split(',').map(str::trim).any(|c| c == "*" || weak_eq(c, etag)));
+    if !matches {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    parts.status = StatusCode::NOT_MODIFIED;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    Response::from_parts(parts, Body::empty())
+}
+
+fn weak_eq(a: &str, b: &str) -> bool {
+    a.trim_start_matches("W/") == b.trim_start_matches("W/")
+}
+
+fn sets_session_cookie(response: &Response, https: bool) -> bool {
+    let prefix = format!("{}=", crate::platform::auth::session::cookie_name(https));
+    response.headers().get_all(header::SET_COOKIE).iter().any(|v| v.to_str().is_ok_and(|v| v.starts_with(&prefix)))
+}

@@ -1,0 +1,180 @@
+//! Validated input: `ValidJson<T>` (POST bodies) and `ValidQuery<T>` (GET
+//! query strings). Malformed input is a 400; input of the wrong shape or
+//! failing its rules is a 422 with messages keyed by camelCase input path.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use super::error::{AppError, FieldErrors};
+
+/// A JSON body that deserialised and passed its `garde` rules.
+pub struct ValidJson<T>(pub T);
+
+/// A query string that deserialised and passed its `garde` rules.
+pub struct ValidQuery<T>(pub T);
+
+impl<S, T> FromRequest<S> for ValidJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + garde::Validate<Context = ()>,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json"));
+        }
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "The request body is too large")
+            } else {
+                AppError::bad_request(format!("Could not read the request body: {}", rejection.body_text()))
+            }
+        })?;
+        let value = parse_json(&bytes)?;
+        validate(&value)?;
+        Ok(ValidJson(value))
+    }
+}
+
+impl<S, T> FromRequestParts<S> for ValidQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + garde::Validate<Context = ()>,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        let value: T = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            data_error(&path, &e.into_inner().to_string())
+        })?;
+        validate(&value)?;
+        Ok(ValidQuery(value))
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => data_error(&path, &inner.to_string()),
+            _ => AppError::bad_request(format!("Malformed JSON: {inner}")),
+        }
+    })?;
+    deserializer.end().map_err(|e| AppError::bad_request(format!("Malformed JSON: {e}")))?;
+    Ok(value)
+}
+
+/// A value of the wrong type, a missing or an unknown field: 422 at its path.
+fn data_error(path: &str, message: &str) -> AppError {
+    // serde reports a missing field at its parent; point at the field itself.
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    let key = match (missing, path) {
+        (Some(field), ".") => field.to_owned(),
+        (Some(field), parent) => format!("{parent}.{field}"),
+        (None, ".") => "$".to_owned(),
+        (None, path) => path.to_owned(),
+    };
+    let message = message.split(" at line ").next().unwrap_or(message).to_owned();
+    AppError::validation(FieldErrors::from([(key, vec![message])]))
+}
+
+fn validate<T: garde::Validate<Context = ()>>(value: &T) -> Result<(), AppError> {
+    value.validate().map_err(|report| {
+        let mut fields = FieldErrors::new();
+        for (path, error) in report.iter() {
+            let key = camel_case_path(&path.to_string());
+            let key = if key.is_empty() { "$".to_owned() } else { key };
+            fields.entry(key).or_default().push(error.message().to_owned());
+        }
+        AppError::validation(fields)
+    })
+}
+
+/// `items[0].tag_name` -> `items[0].tagName` (DTOs are camelCase on the wire).
+fn camel_case_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut upper_next = false;
+    for c in path.chars() {
+        match c {
+            '_' => upper_next = true,
+            c if upper_next => {
+                out.extend(c.to_uppercase());
+                upper_next = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, garde::Validate)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Input {
+        #[garde(length(chars, min = 2, max = 5))]
+        display_name: String,
+        #[garde(range(min = 1))]
+        count: u32,
+    }
+
+    fn fields(err: AppError) -> (u16, Vec<String>) {
+        match err {
+            AppError::Client(e) => (e.status.as_u16(), e.fields.unwrap_or_default().into_keys().collect()),
+            AppError::Internal(e) => panic!("unexpected internal error {e}"),
+        }
+    }
+
+    fn check(json: &str) -> Result<Input, AppError> {
+        let value: Input = parse_json(json.as_bytes())?;
+        validate(&value)?;
+        Ok(value)
+    }
+
+    #[test]
+    fn malformed_json_is_400() {
+        let err = check("{\"displayName\": ").unwrap_err();
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        let err = check("{\"displayName\":\"ab\",\"count\":1} trailing").unwrap_err();
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn shape_errors_are_422_at_their_path() {
+        assert_eq!(fields(check("{\"count\": 1}").unwrap_err()), (422, vec!["displayName".into()]));
+        assert_eq!(fields(check("{\"displayName\":\"ab\",\"count\":\"x\"}").unwrap_err()), (422, vec!["count".into()]));
+        assert_eq!(fields(check("{\"displayName\":\"ab\",\"count\":1,\"extra\":1}").unwrap_err()), (422, vec!["extra".into()]));
+    }
+
+    #[test]
+    fn rule_errors_are_422_with_camel_case_paths() {
+        let (status, keys) = fields(check("{\"displayName\":\"a\",\"count\":0}").unwrap_err());
+        assert_eq!(status, 422);
+        assert_eq!(keys, vec!["count".to_owned(), "displayName".to_owned()]);
+        assert!(check("{\"displayName\":\"abc\",\"count\":3}").is_ok());
+    }
+
+    #[test]
+    fn camel_case_paths() {
+        assert_eq!(camel_case_path("items[0].tag_name"), "items[0].tagName");
+        assert_eq!(camel_case_path("name"), "name");
+    }
+}

@@ -1,0 +1,20 @@
+//! HTTP plumbing shared by every feature: the error envelope, the context
+//! chain extractors, validated input, endpoint declarations (server
+//! functions and REST routes) with their auth/cache policies, the OpenAPI
+//! document, and the per-request observation layer (request id, span,
+//! metrics, error normalisation). May use: `platform::{auth, config, clock, db, state}`.
+
+pub mod cache_policy;
+pub mod client_ip;
+pub mod context;
+pub mod endpoint;
+pub mod error;
+pub mod extract;
+pub mod observe;
+pub mod openapi;
+
+pub use cache_policy::CachePolicy;
+pub use context::{AdminCtx, AuthCtx, DbCtx, SessionCtx};
+pub use endpoint::{Access, Endpoint, Routes, TokenAccess};
+pub use error::AppError;
+pub use extract::{ValidJson, ValidQuery};

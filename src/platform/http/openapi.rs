@@ -1,0 +1,108 @@
+//! The OpenAPI 3.1 document, generated from the endpoint declarations.
+//! OpenAPI 3.1 schemas are JSON Schema 2020-12, which is what `schemars`
+//! emits, so input and output types are described by their own derives.
+
+use axum::http::Method;
+use schemars::generate::SchemaSettings;
+use serde_json::{Map, Value, json};
+
+use super::endpoint::{Access, Endpoint, TokenAccess};
+use super::error::ErrorEnvelope;
+
+const COMPONENTS: &str = "#/components/schemas/";
+
+pub fn document(endpoints: &[Endpoint], base_url: &str) -> Value {
+    let mut generator = SchemaSettings::draft2020_12().with(|s| s.definitions_path = COMPONENTS.into()).into_generator();
+    let error_schema = generator.subschema_for::<ErrorEnvelope>().to_value();
+
+    let mut paths = Map::new();
+    for endpoint in endpoints {
+        let operation = operation(endpoint, &mut generator, &error_schema);
+        let item = paths.entry(endpoint.path.clone()).or_insert_with(|| json!({}));
+        item[endpoint.method.as_str().to_ascii_lowercase()] = operation;
+    }
+
+    let schemas = generator.take_definitions(true);
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "flint",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Server functions live at /_fn/<name> (GET reads with query input, POST writes with a JSON body). Errors use one envelope: {\"error\": {\"code\", \"message\", \"fields\"?, \"retryAfterMs\"?, \"requestId\"}}."
+        },
+        "servers": [{"url": base_url.trim_end_matches('/')}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "flint_session",
+                    "description": "Browser session (named __Host-flint_session on https)."},
+                "apiToken": {"type": "http", "scheme": "bearer", "description": "API token from createApiToken."}
+            }
+        }
+    })
+}
+
+fn operation(endpoint: &Endpoint, generator: &mut schemars::SchemaGenerator, error_schema: &Value) -> Value {
+    let mut op = json!({
+        "operationId": endpoint.name,
+        "summary": endpoint.summary,
+        "tags": if endpoint.tag.is_empty() { vec![] } else { vec![endpoint.tag] },
+        "x-flint-access": format!("{:?}", endpoint.meta.access).to_lowercase(),
+        "x-flint-cache": endpoint.effective_cache(),
+    });
+
+    if let Some(input) = endpoint.input {
+        let schema = input(generator).to_value();
+        if endpoint.method == Method::GET {
+            op["parameters"] = Value::Array(query_parameters(&schema, generator));
+        } else {
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema}}});
+        }
+    }
+
+    let success = match endpoint.output {
+        Some(output) => json!({"description": "Success", "content": {"application/json": {"schema": output(generator).to_value()}}}),
+        None => json!({"description": "Success"}),
+    };
+    op["responses"] = json!({
+        "200": success,
+        "default": {"description": "Error envelope", "content": {"application/json": {"schema": error_schema}}}
+    });
+
+    if endpoint.meta.access != Access::Public {
+        let mut security = vec![json!({"sessionCookie": []})];
+        match endpoint.meta.token {
+            TokenAccess::Never => {}
+            TokenAccess::Any => security.push(json!({"apiToken": []})),
+            TokenAccess::Scope(scope) => {
+                security.push(json!({"apiToken": [scope.as_str()]}));
+                op["x-flint-scope"] = json!(scope.as_str());
+            }
+        }
+        op["security"] = Value::Array(security);
+    }
+    op
+}
+
+/// One query parameter per property of the input object.
+fn query_parameters(schema: &Value, generator: &schemars::SchemaGenerator) -> Vec<Value> {
+    let resolved = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix(COMPONENTS))
+        .and_then(|name| generator.definitions().get(name))
+        .unwrap_or(schema);
+    let required: Vec<&str> =
+        resolved.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    resolved
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|props| {
+            props
+                .iter()
+                .map(|(name, prop)| json!({"name": name, "in": "query", "required": required.contains(&name.as_str()), "schema": prop}))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,42 @@
+//! `AppState`: the services every request can reach (the `DbCtx` of the
+//! context chain). Cheap to clone.
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio_util::task::TaskTracker;
+
+use crate::platform::auth::{PasswordHasher, secret::ServerSecret};
+use crate::platform::clock::Clock;
+use crate::platform::config::Config;
+use crate::platform::db::Db;
+
+#[derive(Clone)]
+pub struct AppState(Arc<AppServices>);
+
+pub struct AppServices {
+    pub config: Config,
+    pub db: Db,
+    pub clock: Clock,
+    pub passwords: PasswordHasher,
+    pub secret: ServerSecret,
+    /// Background work that shutdown waits for.
+    pub tasks: TaskTracker,
+    pub metrics: PrometheusHandle,
+    /// The OpenAPI document, built once from the declared endpoints.
+    pub openapi: Arc<serde_json::Value>,
+}
+
+impl AppState {
+    pub fn new(services: AppServices) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppServices;
+
+    fn deref(&self) -> &AppServices {
+        &self.0
+    }
+}
