@@ -1,0 +1,134 @@
+//! The `flint` binary: help, configuration errors, check-config, migrate and
+//! the user commands, run as a real process.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp, TestDatabase};
+
+fn flint(args: &[&str], vars: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_flint"));
+    command.args(args).current_dir(dir.path()).env_clear().env("FLINT_LOG", "warn");
+    for (k, v) in vars {
+        command.env(k, v);
+    }
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().expect("flint runs");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("flint finishes")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["migrate", "--help"],
+        &["user", "create", "--help"],
+        &["user", "set-role", "--help"],
+        &["check-config", "--help"],
+    ] {
+        let out = flint(args, &[], None);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("Usage"), "{args:?}");
+    }
+    let root = text(&flint(&["--help"], &[], None).stdout);
+    for command in ["serve", "migrate", "user", "check-config"] {
+        assert!(root.contains(command), "--help lists {command}");
+    }
+}
+
+#[test]
+fn a_bad_config_value_exits_non_zero_naming_the_variable() {
+    let out = flint(&["serve"], &[("FLINT_LISTEN", "not-an-address"), ("FLINT_REQUEST_TIMEOUT", "forever")], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("FLINT_LISTEN") && stderr.contains("not-an-address"), "{stderr}");
+    assert!(stderr.contains("FLINT_REQUEST_TIMEOUT"), "{stderr}");
+}
+
+#[test]
+fn check_config_masks_secrets() {
+    let out = flint(
+        &["check-config"],
+        &[
+            ("DATABASE_URL", "postgres://flint:hunter2@db.internal/flint"),
+            ("FLINT_SECRET_KEY", "a-very-long-secret-value-of-40-characters"),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("postgres://flint:****@db.internal/flint"), "{stdout}");
+    assert!(!stdout.contains("hunter2") && !stdout.contains("a-very-long-secret"), "{stdout}");
+    assert!(stdout.contains("FLINT_LISTEN") && stdout.contains("127.0.0.1:8080"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_commands_manage_accounts_on_sqlite() {
+    user_commands(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_commands_manage_accounts_on_postgres() {
+    if let Some(backend) = Backend::postgres() {
+        user_commands(backend).await;
+    }
+}
+
+async fn user_commands(backend: Backend) {
+    let database = TestDatabase::create(&backend).await;
+    let db = [("DATABASE_URL", database.url.as_str())];
+    let migrate = flint(&["migrate"], &db, None);
+    assert!(migrate.status.success(), "{}", text(&migrate.stderr));
+
+    let created = flint(&["user", "create", "--email", "Owner@Example.com", "--name", "Owner", "--admin"], &db, Some("owner password 1\n"));
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert!(text(&created.stdout).contains("owner@example.com"));
+    let duplicate = flint(&["user", "create", "--email", "owner@example.com", "--name", "Again"], &db, Some("owner password 1\n"));
+    assert!(!duplicate.status.success());
+    let no_password = flint(&["user", "create", "--email", "x@example.com", "--name", "Xavier"], &db, Some(""));
+    assert!(!no_password.status.success());
+    assert!(text(&no_password.stderr).contains("password"));
+    let weak = flint(&["user", "create", "--email", "y@example.com", "--name", "Yves"], &db, Some("short\n"));
+    assert!(!weak.status.success());
+
+    let last_admin = flint(&["user", "set-role", "--email", "owner@example.com", "--role", "user"], &db, None);
+    assert_eq!(last_admin.status.code(), Some(1));
+    assert!(text(&last_admin.stderr).contains("last admin"), "{}", text(&last_admin.stderr));
+    let unknown = flint(&["user", "set-role", "--email", "ghost@example.com", "--role", "admin"], &db, None);
+    assert!(!unknown.status.success());
+
+    let app = TestApp::spawn_on(database, &[]).await;
+    let mut owner = app.user();
+    let res = owner.post("/api/auth/sign-in/email", json!({"email": "owner@example.com", "password": "owner password 1"})).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(res.body["user"]["role"], "admin");
+    assert_eq!(owner.get("/_fn/listUsers").await.status, StatusCode::OK);
+
+    app.signed_up("second@example.com", "Second").await;
+    let promote = flint(
+        &["user", "set-role", "--email", "second@example.com", "--role", "admin"],
+        &[("DATABASE_URL", app.database.url.as_str())],
+        None,
+    );
+    assert!(promote.status.success(), "{}", text(&promote.stderr));
+    let demote = flint(
+        &["user", "set-role", "--email", "owner@example.com", "--role", "user"],
+        &[("DATABASE_URL", app.database.url.as_str())],
+        None,
+    );
+    assert!(demote.status.success(), "{}", text(&demote.stderr));
+    assert_eq!(owner.get("/_fn/listUsers").await.status, StatusCode::FORBIDDEN);
+}

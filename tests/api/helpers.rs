@@ -1,0 +1,289 @@
+//! The test harness: a real flint app on 127.0.0.1:0 over a fresh SQLite
+//! file or a fresh PostgreSQL database, and a small cookie-keeping client.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Json;
+use flint::app;
+use flint::platform::auth::Scope;
+use flint::platform::clock::Clock;
+use flint::platform::config::Config;
+use flint::platform::http::{Access, AuthCtx, CachePolicy, Endpoint, Routes, TokenAccess};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const PASSWORD: &str = "correct horse battery";
+
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres { admin_url: String },
+}
+
+impl Backend {
+    /// PostgreSQL when `FLINT_TEST_DATABASE_URL` is set; otherwise says why it is skipped.
+    pub fn postgres() -> Option<Backend> {
+        match std::env::var("FLINT_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => Some(Backend::Postgres { admin_url: url }),
+            _ => {
+                eprintln!("skipping PostgreSQL variant: FLINT_TEST_DATABASE_URL is not set");
+                None
+            }
+        }
+    }
+}
+
+/// Declares each listed test twice: `sqlite::<name>` and `postgres::<name>`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(backend) = $crate::helpers::Backend::postgres() {
+                        super::$name(backend).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// A database that exists for one test.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub async fn create(backend: &Backend) -> TestDatabase {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("flint.db").display());
+                TestDatabase { url, _dir: Some(dir), postgres: None }
+            }
+            Backend::Postgres { admin_url } => {
+                let name = format!("flint_test_{}", uuid::Uuid::now_v7().simple());
+                let mut admin =
+                    <sqlx::PgConnection as sqlx::Connection>::connect(admin_url).await.expect("connect to FLINT_TEST_DATABASE_URL");
+                sqlx::Executor::execute(&mut admin, sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .expect("create test database");
+                let mut url = url::Url::parse(admin_url).expect("FLINT_TEST_DATABASE_URL is a URL");
+                url.set_path(&name);
+                TestDatabase { url: url.to_string(), _dir: None, postgres: Some((admin_url.clone(), name)) }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else { return };
+        // Drop runs outside async code; a short-lived runtime on its own thread does the cleanup.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async {
+                if let Ok(mut admin) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await {
+                    let _ =
+                        sqlx::Executor::execute(&mut admin, sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                            .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub http: reqwest::Client,
+    /// The app's clock: starts at the real time and moves only when advanced.
+    pub clock: Clock,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    // Dropped last: the database outlives the server.
+    pub database: TestDatabase,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// Starts the app with extra configuration variables.
+    pub async fn spawn_with(backend: Backend, vars: &[(&str, &str)]) -> TestApp {
+        let database = TestDatabase::create(&backend).await;
+        Self::spawn_on(database, vars).await
+    }
+
+    pub async fn spawn_on(database: TestDatabase, vars: &[(&str, &str)]) -> TestApp {
+        let mut env: HashMap<String, String> = HashMap::from([
+            ("FLINT_LISTEN".into(), "127.0.0.1:0".into()),
+            ("DATABASE_URL".into(), database.url.clone()),
+            ("ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
+            ("FLINT_SHUTDOWN_TIMEOUT".into(), "5s".into()),
+            ("FLINT_DB_MAX_CONNECTIONS".into(), "4".into()),
+        ]);
+        for (k, v) in vars {
+            env.insert((*k).into(), (*v).into());
+        }
+        let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test configuration is valid");
+        let routes = flint::features::routes().merge(probe_routes());
+        let clock = Clock::manual(jiff::Timestamp::now().as_millisecond());
+        let app = app::build_with(config, clock.clone(), routes).await.expect("app builds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(app::serve(app, listener, async move {
+            let _ = rx.await;
+        }));
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        TestApp { addr, base: format!("http://{addr}"), http, clock, shutdown: Some(tx), server: Some(server), database }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Starts graceful shutdown and waits for the server to finish.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.server.take() {
+            Some(server) => {
+                tokio::time::timeout(Duration::from_secs(10), server).await.expect("server stops in time").expect("server task")
+            }
+            None => Ok(()),
+        }
+    }
+
+    pub fn trigger_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    pub fn user(&self) -> Client<'_> {
+        Client { app: self, cookie: None, bearer: None }
+    }
+
+    /// A client signed up (and so signed in) as a new account.
+    pub async fn signed_up(&self, email: &str, name: &str) -> Client<'_> {
+        let mut client = self.user();
+        let res = client.post("/api/auth/sign-up/email", json!({"name": name, "email": email, "password": PASSWORD})).await;
+        assert_eq!(res.status, StatusCode::OK, "sign-up of {email}: {}", res.body);
+        client
+    }
+
+    pub async fn admin(&self) -> Client<'_> {
+        self.signed_up(ADMIN_EMAIL, "Admin").await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Res {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or_default()
+    }
+}
+
+/// A client that keeps the session cookie and may carry a bearer token.
+pub struct Client<'a> {
+    pub app: &'a TestApp,
+    pub cookie: Option<String>,
+    pub bearer: Option<String>,
+}
+
+impl Client<'_> {
+    pub async fn get(&mut self, path: &str) -> Res {
+        self.send(self.app.http.request(Method::GET, self.app.url(path))).await
+    }
+
+    pub async fn post(&mut self, path: &str, body: Value) -> Res {
+        self.send(self.app.http.request(Method::POST, self.app.url(path)).json(&body)).await
+    }
+
+    pub async fn send(&mut self, mut request: reqwest::RequestBuilder) -> Res {
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie.clone());
+        }
+        if let Some(token) = &self.bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request is answered");
+        for value in response.headers().get_all("set-cookie") {
+            let pair = value.to_str().expect("cookie is text").split(';').next().unwrap_or_default().to_owned();
+            if pair.ends_with('=') { self.cookie = None } else { self.cookie = Some(pair) }
+        }
+        read(response).await
+    }
+}
+
+pub async fn read(response: reqwest::Response) -> Res {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Res { status, headers, body, text }
+}
+
+/// Endpoints that exist only in tests, declared through the same public API
+/// as real features: they exercise platform behaviour no real endpoint has yet.
+fn probe_routes() -> Routes {
+    Routes::new()
+        .route(
+            Endpoint::query("testScopedRead")
+                .access(Access::Auth)
+                .tokens(TokenAccess::Scope(Scope::PostsRead))
+                .handler(|ctx: AuthCtx| async move { Json(json!({"email": ctx.session.user.email})) }),
+        )
+        .route(Endpoint::query("testPanic").handler(|| async {
+            if std::hint::black_box(true) {
+                panic!("probe panic with a secret detail");
+            }
+            Json(json!({}))
+        }))
+        .route(Endpoint::query("testSlow").handler(|| async {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            Json(json!({"finished": true}))
+        }))
+        .route(Endpoint::query("testPublic").cache(CachePolicy::Public).handler(|| async { Json(json!({"hello": "world"})) }))
+}
