@@ -19,6 +19,7 @@ backend_tests!(
     sessions_can_be_listed_and_revoked,
     update_user_changes_the_profile,
     admin_manages_roles_but_keeps_the_last_admin,
+    https_sites_use_host_prefixed_secure_cookies,
 );
 
 async fn sign_up_sign_in_sign_out_and_get_session(backend: Backend) {
@@ -282,4 +283,26 @@ async fn admin_manages_roles_but_keeps_the_last_admin(backend: Backend) {
     let missing = jo.post("/_fn/setUserRole", json!({"userId": "no-such-user", "role": "admin"})).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(missing.code(), "USER_NOT_FOUND");
+}
+
+async fn https_sites_use_host_prefixed_secure_cookies(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[("FLINT_BASE_URL", "https://blog.example")]).await;
+    let mut mia = app.signed_up("mia@example.com", "Mia").await;
+    let cookie = mia.cookie.clone().expect("signed in");
+    assert!(cookie.starts_with("__Host-flint_session="), "{cookie}");
+    assert_eq!(mia.get("/_fn/getSession").await.body["user"]["email"], "mia@example.com");
+
+    let res = app.user().post("/api/auth/sign-in/email", json!({"email": "mia@example.com", "password": PASSWORD})).await;
+    let set_cookie = res.header("set-cookie").unwrap();
+    assert!(set_cookie.contains("; Secure") && set_cookie.contains("HttpOnly"), "{set_cookie}");
+
+    // The unprefixed name is not accepted on an https site.
+    let mut plain = app.user();
+    plain.cookie = Some(cookie.replacen("__Host-", "", 1));
+    assert!(plain.get("/_fn/getSession").await.body.is_null());
+
+    // Writes from the configured public origin pass the CSRF check.
+    let from_site =
+        app.http.post(app.url("/api/auth/update-user")).header("origin", "https://blog.example").json(&json!({"name": "Mia M"}));
+    assert_eq!(mia.send(from_site).await.status, StatusCode::OK);
 }

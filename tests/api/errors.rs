@@ -151,9 +151,27 @@ async fn foreign_origin_writes_are_refused(backend: Backend) {
         .json(&json!({"name": "Kim"}));
     assert_eq!(kim.send(same_site_header).await.status, StatusCode::OK);
 
-    // Reads are never refused, and bearer requests are exempt.
+    // Reads are never refused.
     let read_res = app.http.get(app.url("/_fn/getSession")).header("cookie", &cookie).header("origin", "https://evil.example");
     assert_eq!(kim.send(read_res).await.status, StatusCode::OK);
+
+    // Bearer requests are exempt: a browser cannot attach a token by itself.
+    let mut admin = app.admin().await;
+    let token = admin.post("/_fn/createApiToken", json!({"name": "ci", "scopes": ["posts:write"]})).await.body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut script = app.user();
+    script.bearer = Some(token);
+    let with_token = app
+        .http
+        .post(app.url("/_fn/testTokenWrite"))
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .json(&json!({}));
+    let res = script.send(with_token).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(res.body["wrote"], "admin@example.com");
 }
 
 async fn slow_requests_time_out_with_503(backend: Backend) {

@@ -275,6 +275,12 @@ fn probe_routes() -> Routes {
                 .tokens(TokenAccess::Scope(Scope::PostsRead))
                 .handler(|ctx: AuthCtx| async move { Json(json!({"email": ctx.session.user.email})) }),
         )
+        .route(
+            Endpoint::mutation("testTokenWrite")
+                .access(Access::Auth)
+                .tokens(TokenAccess::Scope(Scope::PostsWrite))
+                .handler(|ctx: AuthCtx| async move { Json(json!({"wrote": ctx.session.user.email})) }),
+        )
         .route(Endpoint::query("testPanic").handler(|| async {
             if std::hint::black_box(true) {
                 panic!("probe panic with a secret detail");

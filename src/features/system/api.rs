@@ -78,7 +78,10 @@ async fn readyz(ctx: DbCtx) -> Response {
     let body =
         Readiness { status: if ok { "ok" } else { "unavailable" }, database: Dependency { backend: ctx.db.backend_name(), ok, error } };
     let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(body)).into_response()
+    let mut response = (status, Json(body)).into_response();
+    // A failed probe must reach the prober, never a CDN's 10-second 5xx cache.
+    CachePolicy::Private.apply(response.headers_mut());
+    response
 }
 
 async fn metrics(ctx: DbCtx) -> Response {
