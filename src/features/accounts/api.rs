@@ -7,7 +7,9 @@ use axum::response::{IntoResponse, Response};
 
 use crate::platform::auth::User;
 use crate::platform::auth::session::{self, ClientInfo, NewSession, SESSION_TTL};
-use crate::platform::http::{Access, AdminCtx, AppError, AuthCtx, DbCtx, Endpoint, Routes, SessionCtx, TokenAccess, ValidJson, ValidQuery};
+use crate::platform::http::{
+    Access, AdminCtx, AppError, AuthCtx, DbCtx, Endpoint, Route, Routes, SessionCtx, TokenAccess, ValidJson, ValidQuery,
+};
 
 use super::schema::{
     ApiTokenView, ChangePasswordInput, CreateApiTokenInput, CreatedApiToken, CurrentSession, IdInput, ListUsersInput, SessionListItem,
@@ -41,15 +43,7 @@ pub fn routes() -> Routes {
                 .output::<Success>()
                 .handler(sign_out),
         )
-        .route(
-            Endpoint::rest(Method::GET, "/api/auth/get-session", "getSessionAuth")
-                .tag("auth")
-                .summary("The caller's user and session, or null")
-                .access(Access::Session)
-                .tokens(TokenAccess::Any)
-                .output::<Option<CurrentSession>>()
-                .handler(get_session),
-        )
+        .route(get_session_endpoint(Endpoint::rest(Method::GET, "/api/auth/get-session", "getSessionAuth")))
         .route(
             Endpoint::rest(Method::POST, "/api/auth/change-password", "changePassword")
                 .tag("auth")
@@ -68,15 +62,7 @@ pub fn routes() -> Routes {
                 .output::<User>()
                 .handler(update_user),
         )
-        .route(
-            Endpoint::query("getSession")
-                .tag("auth")
-                .summary("The caller's user and session, or null")
-                .access(Access::Session)
-                .tokens(TokenAccess::Any)
-                .output::<Option<CurrentSession>>()
-                .handler(get_session),
-        )
+        .route(get_session_endpoint(Endpoint::query("getSession")))
         .route(
             Endpoint::query("listSessions")
                 .tag("auth")
@@ -140,14 +126,21 @@ pub fn routes() -> Routes {
         )
 }
 
+/// `getSession` is served at the better-auth path and as a server function.
+fn get_session_endpoint(endpoint: Endpoint) -> Route {
+    endpoint
+        .tag("auth")
+        .summary("The caller's user and session, or null")
+        .access(Access::Session)
+        .tokens(TokenAccess::Any)
+        .output::<Option<CurrentSession>>()
+        .handler(get_session)
+}
+
 /// The signed-in response: the body plus the session cookie.
 fn signed_in(ctx: &DbCtx, user: User, new_session: NewSession) -> Response {
     let cookie = session::set_cookie(ctx.config.is_https(), &new_session.token, SESSION_TTL);
-    let body = CurrentSession {
-        user,
-        session: super::schema::SessionInfo { id: new_session.id, kind: "cookie", expires_at: Some(new_session.expires_at), scopes: None },
-    };
-    let mut response = Json(body).into_response();
+    let mut response = Json(service::signed_in_session(user, &new_session)).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

@@ -183,6 +183,8 @@ pub async fn delete_api_token(db: &Db, user_id: &str, id: &str) -> sqlx::Result<
     Ok(done > 0)
 }
 
+/// Read on the writer: at start-up it must see the row another process may
+/// have inserted an instant ago.
 pub async fn find_secret(db: &Db, name: &str) -> sqlx::Result<Option<String>> {
     on_write!(db, |pool| sqlx::query_scalar::<_, String>("SELECT value FROM server_secrets WHERE name = $1")
         .bind(name)

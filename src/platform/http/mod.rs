@@ -15,6 +15,6 @@ pub mod openapi;
 
 pub use cache_policy::CachePolicy;
 pub use context::{AdminCtx, AuthCtx, DbCtx, SessionCtx};
-pub use endpoint::{Access, Endpoint, Routes, TokenAccess};
+pub use endpoint::{Access, Endpoint, Route, Routes, TokenAccess};
 pub use error::AppError;
 pub use extract::{ValidJson, ValidQuery};
