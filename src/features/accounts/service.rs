@@ -125,11 +125,18 @@ pub async fn sign_out(ctx: &DbCtx, session: Option<&Session>) -> Result<()> {
     Ok(())
 }
 
+/// What sign-up and sign-in answer: the user and the session just opened.
+pub fn signed_in_session(user: User, new_session: &NewSession) -> CurrentSession {
+    CurrentSession { user, session: cookie_session_info(&new_session.id, new_session.expires_at) }
+}
+
+fn cookie_session_info(id: &str, expires_at: Timestamp) -> SessionInfo {
+    SessionInfo { id: id.to_owned(), kind: "cookie", expires_at: Some(expires_at), scopes: None }
+}
+
 pub fn current_session(session: &Session) -> CurrentSession {
     let info = match &session.credential {
-        Credential::Cookie { id, expires_at, .. } => {
-            SessionInfo { id: id.clone(), kind: "cookie", expires_at: Some(*expires_at), scopes: None }
-        }
+        Credential::Cookie { id, expires_at, .. } => cookie_session_info(id, *expires_at),
         Credential::Token { id, scopes, expires_at, .. } => {
             SessionInfo { id: id.clone(), kind: "token", expires_at: *expires_at, scopes: Some(scopes.clone()) }
         }
