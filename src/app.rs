@@ -20,10 +20,13 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::features;
 use crate::platform::auth::{PasswordHasher, data as auth_data, secret::ServerSecret};
+use crate::platform::cache::CacheService;
 use crate::platform::clock::Clock;
 use crate::platform::config::Config;
 use crate::platform::db::Db;
 use crate::platform::http::{AppError, Routes, observe, openapi};
+use crate::platform::rate_limit::RateLimiter;
+use crate::platform::redis::Redis;
 use crate::platform::state::{AppServices, AppState};
 use crate::platform::telemetry;
 
@@ -58,13 +61,26 @@ async fn connect(config: Config, clock: Clock, openapi: serde_json::Value) -> an
     db.migrate().await?;
     let secret = ServerSecret::load(config.secret_key.as_ref(), &db, &clock).await.context("loading the server secret")?;
     let hashing_threads = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
+    let tasks = TaskTracker::new();
+    let (cache, limiter) = match &config.redis_url {
+        Some(url) => {
+            let redis = Redis::connect(url, &config.redis_prefix, config.redis_timeout)?;
+            (CacheService::redis(redis.clone(), tasks.clone()), RateLimiter::redis(redis, config.rate_limit_failure))
+        }
+        None => (
+            CacheService::memory(config.cache_memory_limit, tasks.clone()),
+            RateLimiter::memory(clock.clone(), config.rate_limit_max_buckets, config.rate_limit_failure),
+        ),
+    };
     Ok(AppState::new(AppServices {
         config,
         db,
+        cache,
+        limiter,
         clock,
         passwords: PasswordHasher::new(hashing_threads),
         secret,
-        tasks: TaskTracker::new(),
+        tasks,
         metrics: telemetry::metrics_handle(),
         openapi: std::sync::Arc::new(openapi),
     }))

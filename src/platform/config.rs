@@ -3,7 +3,7 @@
 //! Read once at start-up (main loads `.env` first); nothing reads the
 //! environment afterwards. Every variable, its default and its meaning is
 //! listed in `VARIABLES`, which also feeds `flint check-config` and is kept in
-//! step with `.env.example` by a test. May use: `platform::duration` only.
+//! step with `.env.example` by a test. May use: `platform::{duration, rate_limit}` (value types only).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -13,6 +13,7 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::platform::duration::parse_duration;
+use crate::platform::rate_limit::FailureMode;
 
 /// One documented configuration variable.
 pub struct Variable {
@@ -127,6 +128,11 @@ pub struct Config {
     pub database_url: String,
     pub database: DatabaseKind,
     pub redis_url: Option<String>,
+    pub redis_prefix: String,
+    pub redis_timeout: Duration,
+    pub cache_memory_limit: u64,
+    pub rate_limit_failure: FailureMode,
+    pub rate_limit_max_buckets: usize,
     pub admin_email: Option<String>,
     pub secret_key: Option<SecretString>,
     pub trusted_proxies: Vec<IpNet>,
@@ -185,10 +191,27 @@ impl Config {
         let redis_url = reader.optional("REDIS_URL", |v| {
             let url = url::Url::parse(v).map_err(|e| format!("not a URL: {e}"))?;
             match url.scheme() {
-                "redis" | "rediss" => Ok(v.to_owned()),
-                other => Err(format!("scheme must be redis or rediss, not {other}")),
+                "redis" => Ok(v.to_owned()),
+                "rediss" => Err("rediss:// (TLS) is not supported yet; reach Redis over a private network or a TLS tunnel".to_owned()),
+                other => Err(format!("scheme must be redis, not {other}")),
             }
         });
+        let redis_prefix = reader.parse("FLINT_REDIS_PREFIX", "flint:", |v| {
+            if v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()) {
+                Ok(v.to_owned())
+            } else {
+                Err(format!("'{v}' must be at most 64 printable characters without spaces"))
+            }
+        });
+        let redis_timeout = reader.parse("FLINT_REDIS_TIMEOUT", "250ms", parse_positive_duration);
+        let cache_memory_limit = reader.parse("FLINT_CACHE_MEMORY_LIMIT", "64MiB", |v| parse_size(v).map(|n| n as u64));
+        let rate_limit_failure = reader.parse("FLINT_RATE_LIMIT_FAILURE", "open", |v| match v {
+            "open" => Ok(FailureMode::Open),
+            "closed" => Ok(FailureMode::Closed),
+            _ => Err(format!("'{v}' must be open or closed")),
+        });
+        let rate_limit_max_buckets =
+            reader.parse("FLINT_RATE_LIMIT_MAX_BUCKETS", "100000", |v| parse_in_range(v, 1_000, 10_000_000).map(|n| n as usize));
         let admin_email = reader.optional("ADMIN_EMAIL", |v| {
             let email = v.trim().to_lowercase();
             if is_plausible_email(&email) { Ok(email) } else { Err(format!("'{v}' is not an email address")) }
@@ -237,6 +260,11 @@ impl Config {
             database_url,
             database: value(database),
             redis_url,
+            redis_prefix: value(redis_prefix),
+            redis_timeout: value(redis_timeout),
+            cache_memory_limit: value(cache_memory_limit),
+            rate_limit_failure: value(rate_limit_failure),
+            rate_limit_max_buckets: value(rate_limit_max_buckets),
             admin_email,
             secret_key,
             trusted_proxies: value(trusted_proxies),

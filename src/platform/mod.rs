@@ -1,10 +1,13 @@
 //! Shared machinery used by every feature. Nothing here imports `crate::features`.
 
 pub mod auth;
+pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod duration;
 pub mod http;
+pub mod rate_limit;
+pub mod redis;
 pub mod state;
 pub mod telemetry;

@@ -7,9 +7,11 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio_util::task::TaskTracker;
 
 use crate::platform::auth::{PasswordHasher, secret::ServerSecret};
+use crate::platform::cache::CacheService;
 use crate::platform::clock::Clock;
 use crate::platform::config::Config;
 use crate::platform::db::Db;
+use crate::platform::rate_limit::RateLimiter;
 
 #[derive(Clone)]
 pub struct AppState(Arc<AppServices>);
@@ -17,6 +19,9 @@ pub struct AppState(Arc<AppServices>);
 pub struct AppServices {
     pub config: Config,
     pub db: Db,
+    /// Only service layers use the cache.
+    pub cache: CacheService,
+    pub limiter: RateLimiter,
     pub clock: Clock,
     pub passwords: PasswordHasher,
     pub secret: ServerSecret,

@@ -1,6 +1,8 @@
 //! Account endpoints: the better-auth compatible REST paths under
 //! `/api/auth/*` and the account server functions.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
@@ -10,6 +12,7 @@ use crate::platform::auth::session::{self, ClientInfo, NewSession, SESSION_TTL};
 use crate::platform::http::{
     Access, AdminCtx, AppError, AuthCtx, DbCtx, Endpoint, Route, Routes, SessionCtx, TokenAccess, ValidJson, ValidQuery,
 };
+use crate::platform::rate_limit::RateLimit;
 
 use super::schema::{
     ApiTokenView, ChangePasswordInput, CreateApiTokenInput, CreatedApiToken, CurrentSession, IdInput, ListUsersInput, SessionListItem,
@@ -17,10 +20,16 @@ use super::schema::{
 };
 use super::service;
 
+/// The original's auth limits (spec §3), per client and path.
+const AUTH_PER_MINUTE: RateLimit = RateLimit::new(5, Duration::from_secs(60));
+const AUTH_PER_HOUR: RateLimit = RateLimit::new(10, Duration::from_secs(3600));
+
 pub fn routes() -> Routes {
     Routes::new()
         .route(
             Endpoint::rest(Method::POST, "/api/auth/sign-up/email", "signUpEmail")
+                .rate_limit(AUTH_PER_MINUTE)
+                .rate_limit(AUTH_PER_HOUR)
                 .tag("auth")
                 .summary("Create an account with email and password, and sign in")
                 .input::<SignUpInput>()
@@ -29,6 +38,8 @@ pub fn routes() -> Routes {
         )
         .route(
             Endpoint::rest(Method::POST, "/api/auth/sign-in/email", "signInEmail")
+                .rate_limit(AUTH_PER_MINUTE)
+                .rate_limit(AUTH_PER_HOUR)
                 .tag("auth")
                 .summary("Sign in with email and password; sets the session cookie")
                 .input::<SignInInput>()
@@ -37,6 +48,7 @@ pub fn routes() -> Routes {
         )
         .route(
             Endpoint::rest(Method::POST, "/api/auth/sign-out", "signOut")
+                .rate_limit(AUTH_PER_MINUTE)
                 .tag("auth")
                 .summary("End this browser session and clear its cookie")
                 .access(Access::Session)
@@ -46,6 +58,7 @@ pub fn routes() -> Routes {
         .route(get_session_endpoint(Endpoint::rest(Method::GET, "/api/auth/get-session", "getSessionAuth")))
         .route(
             Endpoint::rest(Method::POST, "/api/auth/change-password", "changePassword")
+                .rate_limit(AUTH_PER_MINUTE)
                 .tag("auth")
                 .summary("Change the password, optionally signing out every other session")
                 .access(Access::Auth)
@@ -55,6 +68,7 @@ pub fn routes() -> Routes {
         )
         .route(
             Endpoint::rest(Method::POST, "/api/auth/update-user", "updateUser")
+                .rate_limit(AUTH_PER_MINUTE)
                 .tag("auth")
                 .summary("Change the caller's name or image")
                 .access(Access::Auth)

@@ -1,6 +1,8 @@
 //! Account rules: who becomes admin, how credentials are checked, what a
 //! token may be granted, and that the site always keeps one admin.
 
+use std::time::Duration;
+
 use axum::http::StatusCode;
 
 use crate::platform::auth::session::{self, ClientInfo, NewSession};
@@ -9,6 +11,7 @@ use crate::platform::clock::Timestamp;
 use crate::platform::db::is_unique_violation;
 use crate::platform::http::error::FieldErrors;
 use crate::platform::http::{AdminCtx, AppError, AuthCtx, DbCtx};
+use crate::platform::rate_limit::{Limit, Verdict};
 
 use super::data::{self, NewUser, UserFilter};
 use super::schema::{
@@ -39,6 +42,10 @@ pub enum AccountError {
     ScopeNotGrantable(Scope),
     #[error("the last admin cannot be demoted")]
     LastAdmin,
+    #[error("too many sign-up attempts for this email address")]
+    TooManyAttempts { retry_after_ms: Option<u64> },
+    #[error("the rate limiter is unavailable")]
+    LimiterUnavailable,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -66,6 +73,14 @@ impl From<AccountError> for AppError {
             AccountError::UserNotFound => AppError::not_found("USER_NOT_FOUND", message),
             AccountError::ScopeNotGrantable(_) => AppError::permission_denied(message),
             AccountError::LastAdmin => AppError::conflict("LAST_ADMIN", message),
+            AccountError::TooManyAttempts { retry_after_ms } => {
+                let mut error = AppError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", message);
+                if let AppError::Client(client) = &mut error {
+                    client.retry_after_ms = retry_after_ms;
+                }
+                error
+            }
+            AccountError::LimiterUnavailable => AppError::new(StatusCode::SERVICE_UNAVAILABLE, "RATE_LIMITER_UNAVAILABLE", message),
             AccountError::Internal(error) => AppError::Internal(error),
         }
     }
@@ -90,8 +105,19 @@ pub async fn create_user(ctx: &DbCtx, input: &SignUpInput, role: Option<Role>) -
     }
 }
 
+/// Sign-ups per email address (spec §3), whatever client they come from.
+const SIGN_UPS_PER_EMAIL: Limit = Limit::new(3, Duration::from_secs(3600));
+
 /// Sign-up: a new account and a browser session for it.
 pub async fn sign_up(ctx: &DbCtx, input: &SignUpInput, client: &ClientInfo) -> Result<(User, NewSession)> {
+    let email = input.email.trim().to_lowercase();
+    match ctx.limiter.check(&format!("email-signup:{email}"), SIGN_UPS_PER_EMAIL).await {
+        Verdict::Decided(decision) if !decision.allowed => {
+            return Err(AccountError::TooManyAttempts { retry_after_ms: decision.retry_after_ms });
+        }
+        Verdict::Unavailable => return Err(AccountError::LimiterUnavailable),
+        Verdict::Decided(_) | Verdict::Unchecked => {}
+    }
     let user = create_user(ctx, input, None).await?;
     let session = session::open(&ctx.db, &ctx.clock, &user.id, client).await?;
     tracing::info!(user_id = %user.id, role = user.role.as_str(), "account created");

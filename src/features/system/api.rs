@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::platform::http::{CachePolicy, DbCtx, Endpoint, Routes};
+use crate::platform::rate_limit::FailureMode;
 
 #[derive(Serialize, JsonSchema)]
 pub struct Health {
@@ -16,9 +17,23 @@ pub struct Health {
 
 #[derive(Serialize, JsonSchema)]
 pub struct Readiness {
-    /// `ok` when every dependency answered, else `unavailable`.
+    /// `ok` when everything answered; `degraded` when only the cache or the
+    /// limiter store failed (flint still serves: cache misses, and the
+    /// limiter's failure mode); `unavailable` (503) when the database failed.
     pub status: &'static str,
     pub database: Dependency,
+    pub cache: Dependency,
+    #[serde(rename = "rateLimiter")]
+    pub rate_limiter: LimiterDependency,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct LimiterDependency {
+    #[serde(flatten)]
+    pub store: Dependency,
+    /// `open` (allow when the store fails) or `closed` (refuse).
+    #[serde(rename = "failureMode")]
+    pub failure_mode: &'static str,
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -41,7 +56,7 @@ pub fn routes() -> Routes {
         .route(
             Endpoint::rest(axum::http::Method::GET, "/readyz", "readyz")
                 .tag("system")
-                .summary("Readiness: the database answers (503 otherwise)")
+                .summary("Readiness: database (503 when down), cache and rate-limiter stores")
                 .output::<Readiness>()
                 .handler(readyz),
         )
@@ -65,23 +80,46 @@ async fn healthz() -> Json<Health> {
 }
 
 async fn readyz(ctx: DbCtx) -> Response {
-    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), ctx.db.ping()).await;
-    let error = match ping {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(e.to_string()),
-        Err(_) => Some("timed out after 2s".to_owned()),
-    };
-    if let Some(error) = &error {
-        tracing::warn!(%error, "readiness check failed");
+    let probe = std::time::Duration::from_secs(2);
+    let (database, cache, limiter) = tokio::join!(
+        bounded(probe, async { ctx.db.ping().await.map_err(|e| e.to_string()) }),
+        bounded(probe, ctx.cache.ping()),
+        bounded(probe, ctx.limiter.ping()),
+    );
+    let database = Dependency::from(ctx.db.backend_name(), database);
+    let cache = Dependency::from(ctx.cache.backend_name(), cache);
+    let limiter = Dependency::from(ctx.limiter.backend_name(), limiter);
+    for (name, dependency) in [("database", &database), ("cache", &cache), ("rate limiter", &limiter)] {
+        if let Some(error) = &dependency.error {
+            tracing::warn!(dependency = name, %error, "readiness check failed");
+        }
     }
-    let ok = error.is_none();
-    let body =
-        Readiness { status: if ok { "ok" } else { "unavailable" }, database: Dependency { backend: ctx.db.backend_name(), ok, error } };
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let mut response = (status, Json(body)).into_response();
+    let (status, code) = if !database.ok {
+        ("unavailable", StatusCode::SERVICE_UNAVAILABLE)
+    } else if !cache.ok || !limiter.ok {
+        ("degraded", StatusCode::OK)
+    } else {
+        ("ok", StatusCode::OK)
+    };
+    let failure_mode = match ctx.limiter.failure_mode() {
+        FailureMode::Open => "open",
+        FailureMode::Closed => "closed",
+    };
+    let body = Readiness { status, database, cache, rate_limiter: LimiterDependency { store: limiter, failure_mode } };
+    let mut response = (code, Json(body)).into_response();
     // A failed probe must reach the prober, never a CDN's 10-second 5xx cache.
     CachePolicy::Private.apply(response.headers_mut());
     response
+}
+
+async fn bounded(limit: std::time::Duration, check: impl Future<Output = Result<(), String>>) -> Result<(), String> {
+    tokio::time::timeout(limit, check).await.unwrap_or_else(|_| Err(format!("timed out after {limit:?}")))
+}
+
+impl Dependency {
+    fn from(backend: &'static str, result: Result<(), String>) -> Self {
+        Dependency { backend, ok: result.is_ok(), error: result.err() }
+    }
 }
 
 async fn metrics(ctx: DbCtx) -> Response {

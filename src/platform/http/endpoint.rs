@@ -5,8 +5,8 @@
 //! the OpenAPI document, so the two cannot drift apart.
 //!
 //! The guard, per request: refuses cross-origin browser writes (CSRF),
-//! resolves the session where the level needs one (401/403 before the body
-//! is read), then stamps the cache policy (auth routes are always private),
+//! applies the endpoint's rate limits (429), resolves the session where the
+//! level needs one (401/403) — all before the body is read — then stamps the cache policy (auth routes are always private),
 //! answers `If-None-Match` on cacheable GETs, and re-sends a session cookie
 //! whose expiry slid forward.
 
@@ -25,9 +25,11 @@ use sha2::{Digest, Sha256};
 
 use crate::platform::auth::Scope;
 use crate::platform::config::Config;
+use crate::platform::rate_limit::{Decision, RateLimit, Verdict};
 use crate::platform::state::AppState;
 
 use super::cache_policy::CachePolicy;
+use super::client_ip::client_ip;
 use super::context::{CookieRefresh, has_bearer, resolve_session};
 use super::error::AppError;
 
@@ -61,6 +63,10 @@ pub struct EndpointMeta {
     pub access: Access,
     pub token: TokenAccess,
     pub cache: CachePolicy,
+    /// Every limit must allow the request (checked in order).
+    pub rate_limits: Vec<RateLimit>,
+    /// `METHOD:/path`, the default bucket key of the limits.
+    pub route_key: String,
 }
 
 type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
@@ -91,13 +97,20 @@ impl Endpoint {
 
     /// A REST route at a fixed path.
     pub fn rest(method: Method, path: &str, name: &'static str) -> Self {
+        let route_key = format!("{method}:{path}");
         Endpoint {
             method,
             path: path.to_owned(),
             name,
             summary: "",
             tag: "",
-            meta: EndpointMeta { access: Access::Public, token: TokenAccess::Never, cache: CachePolicy::Private },
+            meta: EndpointMeta {
+                access: Access::Public,
+                token: TokenAccess::Never,
+                cache: CachePolicy::Private,
+                rate_limits: Vec::new(),
+                route_key,
+            },
             input: None,
             output: None,
         }
@@ -120,6 +133,13 @@ impl Endpoint {
 
     pub fn tokens(mut self, token: TokenAccess) -> Self {
         self.meta.token = token;
+        self
+    }
+
+    /// Limits each client to `capacity` calls per `interval` (several limits
+    /// may be stacked, e.g. per minute and per hour).
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.meta.rate_limits.push(limit);
         self
     }
 
@@ -209,6 +229,14 @@ async fn guard(meta: Arc<EndpointMeta>, request: Request, next: Next) -> Respons
             .into_response();
     }
 
+    let mut limit_headers = None;
+    if !meta.rate_limits.is_empty() {
+        match check_rate_limits(&meta, &mut parts, &state).await {
+            Ok(headers) => limit_headers = headers,
+            Err(response) => return *response,
+        }
+    }
+
     let mut refreshed_cookie = None;
     if meta.access != Access::Public {
         let session = match resolve_session(&mut parts, &state).await {
@@ -231,6 +259,9 @@ async fn guard(meta: Arc<EndpointMeta>, request: Request, next: Next) -> Respons
 
     let mut response = next.run(Request::from_parts(parts, body)).await;
 
+    if let Some((limit, decision)) = limit_headers {
+        set_rate_limit_headers(response.headers_mut(), limit, &decision, decision.reset_after_ms);
+    }
     let status = response.status();
     if (status.is_success() || status.is_redirection()) && !response.headers().contains_key(header::CACHE_CONTROL) {
         meta.cache.apply(response.headers_mut());
@@ -245,6 +276,70 @@ async fn guard(meta: Arc<EndpointMeta>, request: Request, next: Next) -> Respons
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
+}
+
+/// Checks the endpoint's limits for this client: its IP (proxy headers only
+/// from trusted proxies), else its user id. Returns the tightest decision for
+/// the response headers, or the refusal to send.
+async fn check_rate_limits(
+    meta: &EndpointMeta,
+    parts: &mut axum::http::request::Parts,
+    state: &AppState,
+) -> Result<Option<(RateLimit, Decision)>, Box<Response>> {
+    let identity = match client_ip(parts, &state.config.trusted_proxies) {
+        Some(ip) => ip.to_string(),
+        None => match resolve_session(parts, state).await {
+            Ok(Some(session)) => format!("user:{}", session.user.id),
+            _ => "unknown".to_owned(),
+        },
+    };
+    let mut tightest: Option<(RateLimit, Decision)> = None;
+    for limit in &meta.rate_limits {
+        let key = limit.key.unwrap_or(&meta.route_key);
+        let id = format!("{identity}:{key}:{}/{}ms", limit.capacity, limit.interval.as_millis());
+        match state.limiter.check(&id, limit.limit()).await {
+            Verdict::Decided(decision) if !decision.allowed => return Err(Box::new(rate_limited(*limit, &decision))),
+            Verdict::Decided(decision) => {
+                if tightest.is_none_or(|(_, t)| decision.remaining < t.remaining) {
+                    tightest = Some((*limit, decision));
+                }
+            }
+            Verdict::Unchecked => {}
+            Verdict::Unavailable => {
+                return Err(Box::new(
+                    AppError::new(StatusCode::SERVICE_UNAVAILABLE, "RATE_LIMITER_UNAVAILABLE", "Try again shortly").into_response(),
+                ));
+            }
+        }
+    }
+    Ok(tightest)
+}
+
+/// 429 with `Retry-After` (whole seconds, rounded up), the `RateLimit-*`
+/// headers and `retryAfterMs` in the envelope.
+fn rate_limited(limit: RateLimit, decision: &Decision) -> Response {
+    let error = match decision.retry_after_ms {
+        Some(ms) => {
+            let seconds = ms.div_ceil(1000).max(1);
+            let mut error =
+                AppError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", format!("Too many requests; try again in {seconds} s"));
+            if let AppError::Client(client) = &mut error {
+                client.retry_after_ms = Some(ms);
+            }
+            error
+        }
+        None => AppError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "This request is larger than the limit allows"),
+    };
+    let mut response = error.into_response();
+    let reset = decision.retry_after_ms.unwrap_or(decision.reset_after_ms);
+    set_rate_limit_headers(response.headers_mut(), limit, decision, reset);
+    response
+}
+
+fn set_rate_limit_headers(headers: &mut axum::http::HeaderMap, limit: RateLimit, decision: &Decision, reset_ms: u64) {
+    headers.insert("ratelimit-limit", HeaderValue::from(limit.capacity));
+    headers.insert("ratelimit-remaining", HeaderValue::from(decision.remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(reset_ms.div_ceil(1000)));
 }
 
 /// The CSRF rule (as Go's CrossOriginProtection): an unsafe request from a

@@ -1,0 +1,233 @@
+//! Typed cache keys. A `Key<T>` names the type of its value, its namespace
+//! and its TTL, so a read is type-checked and every key of a namespace is
+//! rendered the same way. Features build keys in factories in `schema.rs`.
+
+use std::fmt::Write as _;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A family of keys. A versioned namespace carries a version in every key,
+/// so `bump_version` invalidates the whole family at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Namespace {
+    pub name: &'static str,
+    pub versioned: bool,
+}
+
+impl Namespace {
+    pub const fn versioned(name: &'static str) -> Self {
+        Namespace { name, versioned: true }
+    }
+
+    pub const fn plain(name: &'static str) -> Self {
+        Namespace { name, versioned: false }
+    }
+}
+
+/// A ready-to-send response body and its ETag, stored without re-encoding,
+/// so a hit costs a lookup and a write to the socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedBody {
+    pub etag: String,
+    pub body: Bytes,
+}
+
+type Encode<T> = fn(&T) -> Result<Bytes, String>;
+type Decode<T> = fn(&[u8]) -> Option<T>;
+
+pub struct Key<T> {
+    pub(crate) namespace: Namespace,
+    pub(crate) parts: String,
+    pub(crate) ttl: Duration,
+    pub(crate) encode: Encode<T>,
+    pub(crate) decode: Decode<T>,
+    _value: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Key<T> {
+    fn clone(&self) -> Self {
+        Key {
+            namespace: self.namespace,
+            parts: self.parts.clone(),
+            ttl: self.ttl,
+            encode: self.encode,
+            decode: self.decode,
+            _value: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Key<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Key({}:{})", self.namespace.name, self.parts)
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> Key<T> {
+    /// A key whose value is stored as JSON (readable with `redis-cli`, and
+    /// tolerant of added fields during a rolling deploy).
+    pub fn json(namespace: Namespace, ttl: Duration) -> Self {
+        Key {
+            namespace,
+            parts: String::new(),
+            ttl,
+            encode: |value| serde_json::to_vec(value).map(Bytes::from).map_err(|e| e.to_string()),
+            decode: |bytes| serde_json::from_slice(bytes).ok(),
+            _value: PhantomData,
+        }
+    }
+}
+
+impl Key<CachedBody> {
+    /// A key whose value is a response body with its ETag.
+    pub fn body(namespace: Namespace, ttl: Duration) -> Self {
+        Key {
+            namespace,
+            parts: String::new(),
+            ttl,
+            encode: |value| {
+                let mut out = Vec::with_capacity(value.etag.len() + 1 + value.body.len());
+                out.extend_from_slice(value.etag.as_bytes());
+                out.push(b'\n');
+                out.extend_from_slice(&value.body);
+                Ok(Bytes::from(out))
+            },
+            decode: |bytes| {
+                let split = bytes.iter().position(|b| *b == b'\n')?;
+                let etag = std::str::from_utf8(&bytes[..split]).ok()?.to_owned();
+                Some(CachedBody { etag, body: Bytes::copy_from_slice(&bytes[split + 1..]) })
+            },
+            _value: PhantomData,
+        }
+    }
+}
+
+impl<T> Key<T> {
+    /// Appends one part of the key. Absent and empty parts render the same
+    /// (`_`), and separators inside a part are escaped so two different part
+    /// lists never render the same key.
+    pub fn part(mut self, part: impl KeyPart) -> Self {
+        self.parts.push(':');
+        let start = self.parts.len();
+        part.write_to(&mut self.parts);
+        if self.parts.len() == start {
+            self.parts.push('_');
+        }
+        self
+    }
+
+    pub fn namespace(&self) -> Namespace {
+        self.namespace
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The stored key name for a namespace version (`None` for plain namespaces).
+    pub(crate) fn render(&self, version: Option<u64>) -> String {
+        match version {
+            Some(v) => format!("{}:v{v}{}", self.namespace.name, self.parts),
+            None => format!("{}{}", self.namespace.name, self.parts),
+        }
+    }
+}
+
+/// Something that can be one part of a key.
+pub trait KeyPart {
+    fn write_to(&self, out: &mut String);
+}
+
+impl KeyPart for &str {
+    fn write_to(&self, out: &mut String) {
+        if *self == "_" {
+            out.push_str("%5F");
+            return;
+        }
+        for c in self.chars() {
+            match c {
+                ':' => out.push_str("%3A"),
+                '%' => out.push_str("%25"),
+                c if c.is_control() || c.is_whitespace() => {
+                    let _ = write!(out, "%{:02X}", u32::from(c));
+                }
+                c => out.push(c),
+            }
+        }
+    }
+}
+
+impl KeyPart for String {
+    fn write_to(&self, out: &mut String) {
+        self.as_str().write_to(out);
+    }
+}
+
+impl KeyPart for &String {
+    fn write_to(&self, out: &mut String) {
+        self.as_str().write_to(out);
+    }
+}
+
+impl<P: KeyPart> KeyPart for Option<P> {
+    fn write_to(&self, out: &mut String) {
+        if let Some(part) = self {
+            part.write_to(out);
+        }
+    }
+}
+
+macro_rules! display_parts {
+    ($($t:ty),*) => {$(
+        impl KeyPart for $t {
+            fn write_to(&self, out: &mut String) {
+                let _ = write!(out, "{self}");
+            }
+        }
+    )*};
+}
+display_parts!(u8, u16, u32, u64, usize, i32, i64, bool);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIST: Namespace = Namespace::versioned("posts:list");
+
+    fn list(limit: u32, tag: Option<&str>) -> Key<Vec<u32>> {
+        Key::json(LIST, Duration::from_secs(60)).part(limit).part(tag)
+    }
+
+    #[test]
+    fn keys_render_with_version() {
+        assert_eq!(list(10, Some("rust")).render(Some(3)), "posts:list:v3:10:rust");
+        assert_eq!(Key::<u8>::json(Namespace::plain("system"), Duration::ZERO).render(None), "system");
+    }
+
+    #[test]
+    fn empty_and_absent_parts_render_the_same() {
+        assert_eq!(list(10, None).render(Some(0)), list(10, Some("")).render(Some(0)));
+        assert_ne!(list(10, None).render(Some(0)), list(10, Some("_")).render(Some(0)));
+    }
+
+    #[test]
+    fn separators_cannot_forge_other_keys() {
+        let a = Key::<u8>::json(LIST, Duration::ZERO).part("a:b").part("c");
+        let b = Key::<u8>::json(LIST, Duration::ZERO).part("a").part("b:c");
+        assert_ne!(a.render(None), b.render(None));
+        assert_eq!(Key::<u8>::json(LIST, Duration::ZERO).part("x y\n").render(None), "posts:list:x%20y%0A");
+    }
+
+    #[test]
+    fn body_codec_round_trips() {
+        let key = Key::body(Namespace::plain("page"), Duration::ZERO);
+        let value = CachedBody { etag: "W/\"abc\"".into(), body: Bytes::from_static(b"{\"a\":\n1}") };
+        let bytes = (key.encode)(&value).unwrap();
+        assert_eq!((key.decode)(&bytes), Some(value));
+        assert_eq!((key.decode)(b"no newline"), None);
+    }
+}
