@@ -24,6 +24,25 @@ pub enum Backend {
     Postgres { admin_url: String },
 }
 
+/// The Redis server for tests, when `FLINT_TEST_REDIS_URL` is set; otherwise says why a test is skipped.
+pub fn test_redis_url() -> Option<String> {
+    match std::env::var("FLINT_TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            eprintln!("skipping Redis variant: FLINT_TEST_REDIS_URL is not set");
+            None
+        }
+    }
+}
+
+/// A Redis key prefix no other test uses.
+pub fn unique_prefix() -> String {
+    format!("flint-test-{}:", uuid::Uuid::now_v7().simple())
+}
+
+/// An address where nothing listens (a Redis that is down).
+pub const DEAD_REDIS: &str = "redis://127.0.0.1:1";
+
 impl Backend {
     /// PostgreSQL when `FLINT_TEST_DATABASE_URL` is set; otherwise says why it is skipped.
     pub fn postgres() -> Option<Backend> {
@@ -116,6 +135,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// The app's clock: starts at the real time and moves only when advanced.
     pub clock: Clock,
+    /// The app's services (cache, limiter, database, ...).
+    pub state: flint::platform::state::AppState,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     // Dropped last: the database outlives the server.
@@ -148,6 +169,7 @@ impl TestApp {
         let routes = flint::features::routes().merge(probe_routes());
         let clock = Clock::manual(jiff::Timestamp::now().as_millisecond());
         let app = app::build_with(config, clock.clone(), routes).await.expect("app builds");
+        let state = app.state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
@@ -155,7 +177,7 @@ impl TestApp {
             let _ = rx.await;
         }));
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        TestApp { addr, base: format!("http://{addr}"), http, clock, shutdown: Some(tx), server: Some(server), database }
+        TestApp { addr, base: format!("http://{addr}"), http, clock, state, shutdown: Some(tx), server: Some(server), database }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -239,6 +261,11 @@ impl Client<'_> {
 
     pub async fn post(&mut self, path: &str, body: Value) -> Res {
         self.send(self.app.http.request(Method::POST, self.app.url(path)).json(&body)).await
+    }
+
+    /// `post` for a client used once (e.g. from a closure).
+    pub async fn post_owned(mut self, path: &str, body: Value) -> Res {
+        self.post(path, body).await
     }
 
     pub async fn send(&mut self, mut request: reqwest::RequestBuilder) -> Res {

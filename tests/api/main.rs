@@ -3,6 +3,8 @@
 mod helpers;
 
 mod accounts;
+mod cache;
 mod cli;
 mod errors;
 mod platform;
+mod rate_limit;
