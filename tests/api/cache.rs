@@ -256,3 +256,28 @@ async fn two_processes_share_redis_versions_and_values() {
     let calls = Arc::new(AtomicUsize::new(0));
     assert_eq!(two.get(&item(1), || counting(&calls, "reloaded")).await.unwrap().as_deref(), Some("reloaded"));
 }
+
+#[tokio::test]
+async fn hits_misses_errors_and_loader_time_are_counted() {
+    let metrics = flint::platform::telemetry::metrics_handle();
+    const COUNTED: Namespace = Namespace::versioned("counted");
+    let key: Key<String> = Key::json(COUNTED, Duration::from_secs(60)).part(1u32);
+    let tasks = TaskTracker::new();
+    let cache = CacheService::memory(1 << 20, tasks.clone());
+    cache.get(&key, || async { Ok::<_, String>(Some("v".to_owned())) }).await.unwrap();
+    tasks.close();
+    tasks.wait().await;
+    cache.get(&key, || async { Ok::<_, String>(Some("v".to_owned())) }).await.unwrap();
+    let down = CacheService::redis(Redis::connect(DEAD_REDIS, "m:", Duration::from_millis(100)).unwrap(), TaskTracker::new());
+    down.get(&key, || async { Ok::<_, String>(Some("v".to_owned())) }).await.unwrap();
+
+    let text = metrics.render();
+    for needle in [
+        "cache_requests_total{namespace=\"counted\",result=\"hit\"}",
+        "cache_requests_total{namespace=\"counted\",result=\"miss\"}",
+        "cache_errors_total{namespace=\"counted\",operation=\"version\"}",
+        "cache_loader_seconds_count{namespace=\"counted\"}",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+}
