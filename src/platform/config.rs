@@ -529,10 +529,14 @@ mod tests {
     }
 
     #[test]
-    fn env_example_documents_every_variable() {
+    fn env_example_and_readme_document_every_variable() {
         let example = include_str!("../../.env.example");
         for var in VARIABLES {
             assert!(example.contains(&format!("{}=", var.name)), "{} missing from .env.example", var.name);
+        }
+        let readme = include_str!("../../README.md");
+        for var in VARIABLES {
+            assert!(readme.contains(&format!("`{}`", var.name)), "{} missing from README.md", var.name);
         }
         let described: Vec<&str> = load(&[]).unwrap().describe().iter().map(|(n, _)| *n).collect();
         let documented: Vec<&str> = VARIABLES.iter().map(|v| v.name).collect();
