@@ -29,6 +29,7 @@ use crate::platform::rate_limit::RateLimiter;
 use crate::platform::redis::Redis;
 use crate::platform::state::{AppServices, AppState};
 use crate::platform::telemetry;
+use crate::platform::workflow::{EngineSettings, Registry, WorkflowEngine};
 
 /// How often expired sessions are swept from the database.
 const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
@@ -38,25 +39,39 @@ pub struct App {
     pub state: AppState,
 }
 
-/// Connects to the database (applying migrations) and builds the whole app.
-pub async fn build(config: Config) -> anyhow::Result<App> {
-    build_with(config, Clock::system(), features::routes()).await
+/// What an app is made of besides its configuration. Tests swap parts.
+pub struct Parts {
+    pub clock: Clock,
+    pub routes: Routes,
+    pub workflows: Registry,
 }
 
-/// `build` with a chosen clock and set of routes (tests add probe endpoints).
-pub async fn build_with(config: Config, clock: Clock, routes: Routes) -> anyhow::Result<App> {
-    let openapi = openapi::document(routes.endpoints(), config.base_url.as_str());
-    let state = connect(config, clock, openapi).await?;
-    let router = router(state.clone(), routes);
+impl Parts {
+    /// The real app: system clock, every feature's routes and workflows.
+    pub fn standard() -> Self {
+        Parts { clock: Clock::system(), routes: features::routes(), workflows: features::workflows() }
+    }
+}
+
+/// Connects to the database (applying migrations) and builds the whole app.
+pub async fn build(config: Config) -> anyhow::Result<App> {
+    build_with(config, Parts::standard()).await
+}
+
+/// `build` with chosen parts (tests add probe endpoints and workflows, and move the clock).
+pub async fn build_with(config: Config, parts: Parts) -> anyhow::Result<App> {
+    let openapi = openapi::document(parts.routes.endpoints(), config.base_url.as_str());
+    let state = connect(config, parts.clock, parts.workflows, openapi).await?;
+    let router = router(state.clone(), parts.routes);
     Ok(App { router, state })
 }
 
-/// The services alone, for CLI commands that need no HTTP.
-pub async fn services(config: Config) -> anyhow::Result<AppState> {
-    connect(config, Clock::system(), serde_json::Value::Null).await
+/// The services alone, for commands that need no HTTP (`flint worker`, `flint user`).
+pub async fn services(config: Config, parts: Parts) -> anyhow::Result<AppState> {
+    connect(config, parts.clock, parts.workflows, serde_json::Value::Null).await
 }
 
-async fn connect(config: Config, clock: Clock, openapi: serde_json::Value) -> anyhow::Result<AppState> {
+async fn connect(config: Config, clock: Clock, workflows: Registry, openapi: serde_json::Value) -> anyhow::Result<AppState> {
     let db = Db::connect(&config).await?;
     db.migrate().await?;
     let secret = ServerSecret::load(config.secret_key.as_ref(), &db, &clock).await.context("loading the server secret")?;
@@ -72,7 +87,14 @@ async fn connect(config: Config, clock: Clock, openapi: serde_json::Value) -> an
             RateLimiter::memory(clock.clone(), config.rate_limit_max_buckets, config.rate_limit_failure),
         ),
     };
-    Ok(AppState::new(AppServices {
+    let engine = WorkflowEngine::new(
+        db.clone(),
+        clock.clone(),
+        workflows,
+        EngineSettings { workers: config.workflow_workers, lease: config.workflow_lease, retention: config.workflow_retention },
+    );
+    let state = AppState::new(AppServices {
+        workflows: engine.clone(),
         config,
         db,
         cache,
@@ -83,7 +105,9 @@ async fn connect(config: Config, clock: Clock, openapi: serde_json::Value) -> an
         tasks,
         metrics: telemetry::metrics_handle(),
         openapi: std::sync::Arc::new(openapi),
-    }))
+    });
+    engine.attach(state.clone());
+    Ok(state)
 }
 
 fn router(state: AppState, routes: Routes) -> Router {
@@ -117,6 +141,7 @@ pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output
     let grace = state.config.shutdown_timeout;
 
     state.tasks.spawn(sweep_expired_sessions(state.clone(), stopping.clone()));
+    state.workflows.spawn_workers(&state.tasks, stopping.clone());
 
     let trigger = stopping.clone();
     tokio::spawn(async move {
@@ -142,6 +167,23 @@ pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output
     }
     state.db.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Runs workflow workers (no HTTP) until `shutdown` completes, then lets the
+/// runs in flight finish (up to `FLINT_SHUTDOWN_TIMEOUT`).
+pub async fn work(state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    anyhow::ensure!(state.config.workflow_workers > 0, "FLINT_WORKFLOW_WORKERS is 0: a worker process needs at least one worker");
+    let stopping = CancellationToken::new();
+    state.workflows.spawn_workers(&state.tasks, stopping.clone());
+    shutdown.await;
+    tracing::info!("shutting down: finishing workflow runs in flight");
+    stopping.cancel();
+    state.tasks.close();
+    if tokio::time::timeout(state.config.shutdown_timeout, state.tasks.wait()).await.is_err() {
+        tracing::warn!("workflow runs did not finish in time; they resume when their leases expire");
+    }
+    state.db.close().await;
     Ok(())
 }
 

@@ -28,6 +28,8 @@ struct Cli {
 enum Command {
     /// Start the HTTP server (what a bare `flint` does).
     Serve,
+    /// Run workflow workers without HTTP (for scale-out).
+    Worker,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage accounts.
@@ -103,6 +105,11 @@ pub fn main() -> ExitCode {
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve(config).await,
+        Command::Worker => {
+            let state = app::services(config, app::Parts::standard()).await?;
+            tracing::info!(backend = state.db.backend_name(), workers = state.config.workflow_workers, "flint worker is running");
+            app::work(state, app::shutdown_signal()).await
+        }
         Command::Migrate => {
             let db = Db::connect(&config).await?;
             db.migrate().await?;
@@ -132,7 +139,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn user(command: UserCommand, config: Config) -> anyhow::Result<()> {
-    let state = app::services(config).await?;
+    let state = app::services(config, app::Parts::standard()).await?;
     let ctx = DbCtx(state.clone());
     let result = match command {
         UserCommand::Create { email, name, admin } => {

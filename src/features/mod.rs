@@ -5,10 +5,17 @@
 
 pub mod accounts;
 pub mod system;
+pub mod workflows;
 
 use crate::platform::http::Routes;
+use crate::platform::workflow::Registry;
 
 /// Every feature's endpoints.
 pub fn routes() -> Routes {
-    Routes::new().merge(system::api::routes()).merge(accounts::api::routes())
+    Routes::new().merge(system::api::routes()).merge(accounts::api::routes()).merge(workflows::api::routes())
+}
+
+/// Every feature's durable workflows.
+pub fn workflows() -> Registry {
+    Registry::new()
 }

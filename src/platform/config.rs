@@ -133,6 +133,9 @@ pub struct Config {
     pub cache_memory_limit: u64,
     pub rate_limit_failure: FailureMode,
     pub rate_limit_max_buckets: usize,
+    pub workflow_workers: usize,
+    pub workflow_lease: Duration,
+    pub workflow_retention: Duration,
     pub admin_email: Option<String>,
     pub secret_key: Option<SecretString>,
     pub trusted_proxies: Vec<IpNet>,
@@ -234,6 +237,15 @@ impl Config {
                 })
                 .collect()
         });
+        let workflow_workers = reader.parse("FLINT_WORKFLOW_WORKERS", "2", |v| match v.parse::<usize>() {
+            Ok(n) if n <= 64 => Ok(n),
+            _ => Err(format!("'{v}' must be a whole number from 0 to 64")),
+        });
+        let workflow_lease = reader.parse("FLINT_WORKFLOW_LEASE", "30s", |v| {
+            let lease = parse_duration(v)?;
+            if lease < Duration::from_secs(1) { Err("must be at least 1s".to_owned()) } else { Ok(lease) }
+        });
+        let workflow_retention = reader.parse("FLINT_WORKFLOW_RETENTION", "7d", parse_positive_duration);
         let log_format = reader.parse("FLINT_LOG_FORMAT", "pretty", |v| match v {
             "pretty" => Ok(LogFormat::Pretty),
             "json" => Ok(LogFormat::Json),
@@ -265,6 +277,9 @@ impl Config {
             cache_memory_limit: value(cache_memory_limit),
             rate_limit_failure: value(rate_limit_failure),
             rate_limit_max_buckets: value(rate_limit_max_buckets),
+            workflow_workers: value(workflow_workers),
+            workflow_lease: value(workflow_lease),
+            workflow_retention: value(workflow_retention),
             admin_email,
             secret_key,
             trusted_proxies: value(trusted_proxies),

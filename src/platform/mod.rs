@@ -11,3 +11,4 @@ pub mod rate_limit;
 pub mod redis;
 pub mod state;
 pub mod telemetry;
+pub mod workflow;

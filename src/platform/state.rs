@@ -12,6 +12,7 @@ use crate::platform::clock::Clock;
 use crate::platform::config::Config;
 use crate::platform::db::Db;
 use crate::platform::rate_limit::RateLimiter;
+use crate::platform::workflow::WorkflowEngine;
 
 #[derive(Clone)]
 pub struct AppState(Arc<AppServices>);
@@ -22,6 +23,8 @@ pub struct AppServices {
     /// Only service layers use the cache.
     pub cache: CacheService,
     pub limiter: RateLimiter,
+    /// Durable workflows: create and manage runs (workers execute them).
+    pub workflows: WorkflowEngine,
     pub clock: Clock,
     pub passwords: PasswordHasher,
     pub secret: ServerSecret,

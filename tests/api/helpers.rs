@@ -168,7 +168,9 @@ impl TestApp {
         let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test configuration is valid");
         let routes = flint::features::routes().merge(probe_routes());
         let clock = Clock::manual(jiff::Timestamp::now().as_millisecond());
-        let app = app::build_with(config, clock.clone(), routes).await.expect("app builds");
+        let parts =
+            app::Parts { clock: clock.clone(), routes, workflows: flint::features::workflows().merge(crate::workflow::test_workflows()) };
+        let app = app::build_with(config, parts).await.expect("app builds");
         let state = app.state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");

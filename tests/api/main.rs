@@ -8,3 +8,4 @@ mod cli;
 mod errors;
 mod platform;
 mod rate_limit;
+pub mod workflow;
