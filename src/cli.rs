@@ -1,5 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `user create|set-role`,
-//! `check-config`. Configuration comes from the environment and `.env`.
+//! The command line: `serve` (default), `worker`, `migrate`,
+//! `user create|set-role`, `workflow selftest|status`, `check-config`. Configuration comes from the environment and `.env`.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -10,11 +10,13 @@ use garde::Validate;
 
 use crate::app;
 use crate::features::accounts::{schema::SignUpInput, service};
+use crate::features::system::workflows::{SelfTest, SelfTestParams};
 use crate::platform::auth::Role;
 use crate::platform::config::{Config, VARIABLES};
 use crate::platform::db::Db;
 use crate::platform::http::DbCtx;
 use crate::platform::telemetry;
+use crate::platform::workflow::CreateOptions;
 
 #[derive(Parser)]
 #[command(name = "flint", version, about = "A self-hostable blog CMS backend", long_about = None)]
@@ -37,8 +39,33 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Inspect the workflow engine.
+    Workflow {
+        #[command(subcommand)]
+        command: WorkflowCommand,
+    },
     /// Print the effective configuration (secrets masked) and exit.
     CheckConfig,
+}
+
+#[derive(Subcommand)]
+enum WorkflowCommand {
+    /// Start self-test runs (steps with sleeps between them) and, with
+    /// --wait, wait until workers have completed them.
+    Selftest {
+        #[arg(long, default_value_t = 1)]
+        runs: u32,
+        #[arg(long, default_value_t = 3)]
+        steps: u32,
+        /// How long each step works and each pause lasts, in milliseconds.
+        #[arg(long, default_value_t = 100)]
+        pause_ms: u64,
+        /// Wait (up to this many seconds) for the runs to complete.
+        #[arg(long)]
+        wait: Option<u64>,
+    },
+    /// How many runs are in each status.
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -127,6 +154,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { command } => user(command, config).await,
+        Command::Workflow { command } => workflow(command, config).await,
     }
 }
 
@@ -162,6 +190,54 @@ async fn user(command: UserCommand, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     };
+    state.db.close().await;
+    result
+}
+
+async fn workflow(command: WorkflowCommand, config: Config) -> anyhow::Result<()> {
+    let state = app::services(config, app::Parts::standard()).await?;
+    let engine = &state.workflows;
+    let result = async {
+        match command {
+            WorkflowCommand::Selftest { runs, steps, pause_ms, wait } => {
+                let params = SelfTestParams { steps, pause_ms };
+                let mut ids = Vec::new();
+                for _ in 0..runs {
+                    ids.push(engine.create::<SelfTest>(&params, CreateOptions::default()).await?.id);
+                }
+                print_stdout(&format!("{}\n", ids.join("\n")));
+                if let Some(seconds) = wait {
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+                    loop {
+                        let mut open = 0;
+                        for id in &ids {
+                            let run = engine.get(id).await?.context("a self-test run vanished")?;
+                            anyhow::ensure!(run.status != "failed", "self-test run {id} failed: {}", run.error.unwrap_or_default());
+                            open += usize::from(run.status != "completed");
+                        }
+                        if open == 0 {
+                            print_stdout(&format!("all {runs} self-test runs completed\n"));
+                            break;
+                        }
+                        anyhow::ensure!(
+                            std::time::Instant::now() < deadline,
+                            "{open} of {runs} self-test runs still open; are workers running?"
+                        );
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    }
+                }
+                Ok(())
+            }
+            WorkflowCommand::Status => {
+                let mut counts: Vec<_> = engine.count_by_status().await?.into_iter().collect();
+                counts.sort();
+                let lines: String = counts.iter().map(|(status, n)| format!("{status:10} {n}\n")).collect();
+                print_stdout(if lines.is_empty() { "no workflow runs\n" } else { &lines });
+                Ok(())
+            }
+        }
+    }
+    .await;
     state.db.close().await;
     result
 }

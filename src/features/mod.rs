@@ -17,5 +17,5 @@ pub fn routes() -> Routes {
 
 /// Every feature's durable workflows.
 pub fn workflows() -> Registry {
-    Registry::new()
+    Registry::new().register(system::workflows::SelfTest)
 }

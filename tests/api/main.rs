@@ -5,6 +5,7 @@ mod helpers;
 mod accounts;
 mod cache;
 mod cli;
+mod crash;
 mod errors;
 mod platform;
 mod rate_limit;

@@ -201,6 +201,7 @@ backend_tests!(
     queue_messages_are_retried_until_delivered,
     workers_pick_up_due_runs_within_a_second,
     admins_manage_runs_over_http,
+    completed_runs_are_pruned_after_the_retention,
 );
 
 async fn completed_steps_are_not_run_again_after_a_sleep(backend: Backend) {
@@ -491,4 +492,108 @@ async fn admins_manage_runs_over_http(backend: Backend) {
     let cancelled = admin.post("/_fn/cancelWorkflowRun", json!({"id": sleeping.id})).await;
     assert_eq!(cancelled.body["status"], "cancelled");
     assert_eq!(admin.post("/_fn/cancelWorkflowRun", json!({"id": sleeping.id})).await.code(), "WORKFLOW_RUN_FINISHED");
+}
+
+/// Three steps that record when they start and end, to catch two workers in one step.
+struct Triple;
+
+static IN_FLIGHT: LazyLock<Mutex<std::collections::HashSet<String>>> = LazyLock::new(Default::default);
+static OVERLAPS: AtomicU32 = AtomicU32::new(0);
+/// Which engines (by the address of their services) executed Triple runs.
+static ENGINES_SEEN: LazyLock<Mutex<std::collections::HashSet<usize>>> = LazyLock::new(Default::default);
+
+impl Workflow for Triple {
+    const NAME: &'static str = "test.triple";
+    type Params = ();
+    type Output = ();
+
+    async fn run(&self, event: Event<()>, step: Step) -> anyhow::Result<()> {
+        ENGINES_SEEN.lock().unwrap().insert(&*event.app as *const flint::platform::state::AppServices as usize);
+        for i in 0..3 {
+            let key = format!("{}/t{i}", event.run_id);
+            step.run(&format!("t{i}"), RetryPolicy::none(), || async move {
+                if !IN_FLIGHT.lock().unwrap().insert(key.clone()) {
+                    OVERLAPS.fetch_add(1, Ordering::SeqCst);
+                }
+                record(&key, "x");
+                tokio::task::yield_now().await;
+                IN_FLIGHT.lock().unwrap().remove(&key);
+                Ok::<_, String>(())
+            })
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_engines_share_one_postgres_without_running_a_step_twice() {
+    let Some(backend) = Backend::postgres() else { return };
+    let database = crate::helpers::TestDatabase::create(&backend).await;
+    let start = |workers: &'static str| {
+        let url = database.url.clone();
+        async move {
+            let config = flint::platform::config::Config::from_lookup(|name| match name {
+                "DATABASE_URL" => Some(url.clone()),
+                "FLINT_WORKFLOW_WORKERS" => Some(workers.to_owned()),
+                "FLINT_DB_MAX_CONNECTIONS" => Some("6".to_owned()),
+                _ => None,
+            })
+            .unwrap();
+            let parts = flint::app::Parts {
+                clock: flint::platform::clock::Clock::system(),
+                routes: flint::platform::http::Routes::new(),
+                workflows: Registry::new().register(Triple),
+            };
+            flint::app::services(config, parts).await.unwrap()
+        }
+    };
+    let one = start("2").await;
+    let two = start("2").await;
+    let mut ids = Vec::new();
+    for _ in 0..1000 {
+        ids.push(one.workflows.create::<Triple>(&(), CreateOptions::default()).await.unwrap().id);
+    }
+    let stopping = tokio_util::sync::CancellationToken::new();
+    one.workflows.spawn_workers(&one.tasks, stopping.clone());
+    two.workflows.spawn_workers(&two.tasks, stopping.clone());
+
+    let started = std::time::Instant::now();
+    loop {
+        let counts = one.workflows.count_by_status().await.unwrap();
+        if counts.get("completed") == Some(&1000) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "not all runs completed: {counts:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stopping.cancel();
+    assert_eq!(OVERLAPS.load(Ordering::SeqCst), 0, "no step ran in both engines at once");
+    for id in &ids {
+        for i in 0..3 {
+            assert_eq!(effects(&format!("{id}/t{i}"), "x"), 1, "{id} step t{i}");
+        }
+    }
+    assert_eq!(ENGINES_SEEN.lock().unwrap().len(), 2, "both engines took runs");
+    for state in [one, two] {
+        state.tasks.close();
+        state.tasks.wait().await;
+        state.db.close().await;
+    }
+}
+
+async fn completed_runs_are_pruned_after_the_retention(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[("FLINT_WORKFLOW_WORKERS", "0"), ("FLINT_WORKFLOW_RETENTION", "1h")]).await;
+    let done =
+        engine(&app).create::<Steps>(&StepsParams { count: 1, pause_after: None, hang_at: None }, CreateOptions::default()).await.unwrap();
+    let failed = engine(&app).create::<Twice>(&(), CreateOptions::default()).await.unwrap();
+    let waiting = engine(&app).create::<Sleeper>(&(app.clock.now_ms() + 10_000_000), CreateOptions::default()).await.unwrap();
+    engine(&app).run_due().await.unwrap();
+    app.clock.advance(Duration::from_secs(3599));
+    assert_eq!(engine(&app).prune().await.unwrap(), 0);
+    app.clock.advance(Duration::from_secs(2));
+    assert_eq!(engine(&app).prune().await.unwrap(), 1);
+    assert!(engine(&app).get(&done.id).await.unwrap().is_none(), "the completed run is gone");
+    assert!(engine(&app).get(&failed.id).await.unwrap().is_some(), "failed runs stay for an admin to see");
+    assert!(engine(&app).get(&waiting.id).await.unwrap().is_some(), "live runs stay");
 }

@@ -1,3 +1,5 @@
-//! Operational endpoints: liveness, readiness, metrics and the OpenAPI document.
+//! Operations: liveness, readiness, metrics, the OpenAPI document, and the
+//! engine self-test workflow.
 
 pub mod api;
+pub mod workflows;

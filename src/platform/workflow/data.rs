@@ -304,3 +304,9 @@ pub async fn notify_listeners(db: &Db) -> sqlx::Result<()> {
     }
     Ok(())
 }
+
+/// Runs per status.
+pub async fn count_by_status(db: &Db) -> sqlx::Result<Vec<(String, i64)>> {
+    on_read!(db, |pool| sqlx::query_as::<_, (String, i64)>("SELECT status, COUNT(*) FROM workflow_runs GROUP BY status ORDER BY status")
+        .fetch_all(pool))
+}

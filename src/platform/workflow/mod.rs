@@ -373,6 +373,11 @@ impl WorkflowEngine {
         Ok(retried)
     }
 
+    /// How many runs are in each status.
+    pub async fn count_by_status(&self) -> Result<HashMap<String, i64>, EngineError> {
+        Ok(data::count_by_status(&self.0.db).await?.into_iter().collect())
+    }
+
     /// Deletes completed and cancelled runs older than the retention.
     pub async fn prune(&self) -> Result<u64, EngineError> {
         let before = self.0.clock.now_ms() - self.0.settings.retention.as_millis() as Millis;
