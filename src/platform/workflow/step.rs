@@ -122,57 +122,36 @@ impl Step {
         let now = self.now();
         let first_started = self.stored(name).map_or(started_at, |s| s.started_at);
 
+        // Every attempt's record differs only in its outcome.
+        let attempt_record = |status, output, error, wake_at, finished_at| StepWrite {
+            name,
+            status,
+            attempts: attempt,
+            output,
+            error,
+            wake_at,
+            duration_ms: Some(duration_ms),
+            started_at: first_started,
+            finished_at,
+        };
         match outcome {
             Ok(value) => {
                 let output = match serde_json::to_string(&value) {
                     Ok(output) => output,
                     Err(error) => self.stop(Interrupt::Fatal(format!("output of step {name} cannot be stored: {error}"))).await,
                 };
-                let write = StepWrite {
-                    name,
-                    status: "completed",
-                    attempts: attempt,
-                    output: Some(&output),
-                    error: None,
-                    wake_at: None,
-                    duration_ms: Some(duration_ms),
-                    started_at: first_started,
-                    finished_at: Some(now),
-                };
-                self.save(&write).await;
+                self.save(&attempt_record("completed", Some(&output), None, None, Some(now))).await;
                 Ok(value)
             }
             Err(error) if (attempt as u32) <= retry.limit => {
                 let wake_at = now + retry.delay_before_retry(attempt as u32).as_millis() as Millis;
                 tracing::info!(run_id = %self.0.run_id, step = name, attempt, %error, "step failed; retrying later");
-                let write = StepWrite {
-                    name,
-                    status: "retrying",
-                    attempts: attempt,
-                    output: None,
-                    error: Some(&error),
-                    wake_at: Some(wake_at),
-                    duration_ms: Some(duration_ms),
-                    started_at: first_started,
-                    finished_at: None,
-                };
-                self.save(&write).await;
+                self.save(&attempt_record("retrying", None, Some(&error), Some(wake_at), None)).await;
                 self.stop(Interrupt::Suspend(wake_at)).await
             }
             Err(error) => {
                 tracing::warn!(run_id = %self.0.run_id, step = name, attempt, %error, "step failed for good");
-                let write = StepWrite {
-                    name,
-                    status: "failed",
-                    attempts: attempt,
-                    output: None,
-                    error: Some(&error),
-                    wake_at: None,
-                    duration_ms: Some(duration_ms),
-                    started_at: first_started,
-                    finished_at: Some(now),
-                };
-                self.save(&write).await;
+                self.save(&attempt_record("failed", None, Some(&error), None, Some(now))).await;
                 Err(StepFailed { step: name.to_owned(), error })
             }
         }
