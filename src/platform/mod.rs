@@ -4,6 +4,7 @@ pub mod auth;
 pub mod cache;
 pub mod clock;
 pub mod config;
+pub mod content;
 pub mod db;
 pub mod duration;
 pub mod http;
