@@ -172,7 +172,7 @@ pub fn extractive_summary(text: &str, max_chars: usize) -> String {
     }
     let head: String = text.chars().take(max_chars).collect();
     let sentence_end =
-        head.char_indices().filter(|(_, c)| matches!(c, '.' | '!' | '?' | '。' | '！' | '？')).map(|(i, c)| i + c.len_utf8()).last();
+        head.char_indices().filter(|(_, c)| matches!(c, '.' | '!' | '?' | '。' | '！' | '？')).map(|(i, c)| i + c.len_utf8()).next_back();
     if let Some(end) = sentence_end.filter(|end| head[..*end].chars().count() >= max_chars / 3) {
         return head[..end].trim().to_owned();
     }
