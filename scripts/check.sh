@@ -10,5 +10,5 @@ cargo clippy --all-targets --quiet -- -D warnings
 if services=$(scripts/test-services.sh 2>/dev/null); then
   eval "$services"
 fi
-cargo test --quiet 2>&1 | grep -E "^test result|FAILED|panicked" || true
-cargo test --quiet >/dev/null 2>&1
+# pipefail: the pipeline fails when cargo test does; the filter only shortens the output.
+cargo test --quiet 2>&1 | { grep -E "^test result|FAILED|panicked" || true; }
