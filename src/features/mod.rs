@@ -4,7 +4,9 @@
 //! never uses features.
 
 pub mod accounts;
+pub mod posts;
 pub mod system;
+pub mod tags;
 pub mod workflows;
 
 use crate::platform::http::Routes;
@@ -12,10 +14,18 @@ use crate::platform::workflow::Registry;
 
 /// Every feature's endpoints.
 pub fn routes() -> Routes {
-    Routes::new().merge(system::api::routes()).merge(accounts::api::routes()).merge(workflows::api::routes())
+    Routes::new()
+        .merge(system::api::routes())
+        .merge(accounts::api::routes())
+        .merge(workflows::api::routes())
+        .merge(posts::api::routes())
+        .merge(tags::api::routes())
 }
 
 /// Every feature's durable workflows.
 pub fn workflows() -> Registry {
-    Registry::new().register(system::workflows::SelfTest)
+    Registry::new()
+        .register(system::workflows::SelfTest)
+        .register(posts::workflows::PostProcess)
+        .register(posts::workflows::ScheduledPublish)
 }

@@ -8,5 +8,6 @@ mod cli;
 mod crash;
 mod errors;
 mod platform;
+mod posts;
 mod rate_limit;
 pub mod workflow;

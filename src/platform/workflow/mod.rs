@@ -364,6 +364,14 @@ impl WorkflowEngine {
         Ok(data::cancel_run(&self.0.db, id, self.0.clock.now_ms()).await? == 1)
     }
 
+    /// Cancels the live run holding an idempotency key, if there is one.
+    pub async fn cancel_key(&self, key: &str) -> Result<bool, EngineError> {
+        match data::find_live_by_key(&self.0.db, key).await? {
+            Some(run) => self.cancel(&run.id).await,
+            None => Ok(false),
+        }
+    }
+
     /// Queues a failed run again; completed steps are not repeated.
     pub async fn retry(&self, id: &str) -> Result<bool, EngineError> {
         let retried = data::retry_run(&self.0.db, id, self.0.clock.now_ms()).await?;

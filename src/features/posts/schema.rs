@@ -1,0 +1,496 @@
+//! Post types, inputs (with validation), cache keys and slug rules.
+
+use std::time::Duration;
+
+use garde::Validate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::features::tags::schema::TagRef;
+use crate::platform::cache::{CachedBody, Key, Namespace};
+use crate::platform::clock::{Millis, Timestamp};
+use crate::platform::content::TocEntry;
+
+/// Every cached public list (pages, pinned, popular, related ids).
+pub const POSTS_LIST: Namespace = Namespace::versioned("posts:list");
+/// Every cached public detail.
+pub const POSTS_DETAIL: Namespace = Namespace::versioned("posts:detail");
+
+const WEEK: Duration = Duration::from_secs(7 * 86_400);
+
+pub fn detail_key(slug: &str) -> Key<CachedBody> {
+    Key::body(POSTS_DETAIL, WEEK).part("post").part(slug)
+}
+
+pub fn list_key(query: &ListQuery) -> Key<CachedBody> {
+    Key::body(POSTS_LIST, WEEK)
+        .part("page")
+        .part(query.limit)
+        .part(query.cursor)
+        .part(query.tag_name.as_deref())
+        .part(query.category.as_deref())
+        .part(query.exclude_pinned)
+}
+
+pub fn related_key(slug: &str, limit: u32) -> Key<Vec<i64>> {
+    Key::json(POSTS_LIST, WEEK).part("related").part(slug).part(limit)
+}
+
+pub fn pinned_key() -> Key<Vec<PublicPostItem>> {
+    Key::json(POSTS_LIST, WEEK).part("pinned")
+}
+
+pub fn popular_key(limit: u32) -> Key<Vec<PublicPostItem>> {
+    Key::json(POSTS_LIST, Duration::from_secs(3 * 3600)).part("popular").part(limit)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PostStatus {
+    Draft,
+    Published,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Listed, searched, in feeds.
+    Public,
+    /// Reachable by its slug only.
+    Unlisted,
+}
+
+macro_rules! text_enum {
+    ($t:ty { $($variant:ident => $text:literal),* }) => {
+        impl $t {
+            pub fn as_str(self) -> &'static str {
+                match self { $(<$t>::$variant => $text),* }
+            }
+        }
+        impl TryFrom<String> for $t {
+            type Error = String;
+            fn try_from(value: String) -> Result<Self, String> {
+                match value.as_str() { $($text => Ok(<$t>::$variant),)* other => Err(format!("unknown value {other:?}")) }
+            }
+        }
+    };
+}
+text_enum!(PostStatus { Draft => "draft", Published => "published" });
+text_enum!(Visibility { Public => "public", Unlisted => "unlisted" });
+
+/// The editable post, as stored.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PostRow {
+    pub id: i64,
+    pub title: String,
+    pub slug: String,
+    pub summary: Option<String>,
+    pub content: Option<String>,
+    pub category: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub visibility: Visibility,
+    #[sqlx(try_from = "String")]
+    pub status: PostStatus,
+    pub read_time_in_minutes: i32,
+    pub published_at: Option<Millis>,
+    pub pinned_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// The editable post as admins see it.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Post {
+    pub id: i64,
+    pub title: String,
+    pub slug: String,
+    pub summary: Option<String>,
+    /// Markdown.
+    pub content: Option<String>,
+    pub category: Option<String>,
+    pub visibility: Visibility,
+    pub status: PostStatus,
+    pub read_time_in_minutes: i32,
+    pub published_at: Option<Timestamp>,
+    pub pinned_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub tags: Vec<TagRef>,
+}
+
+impl Post {
+    pub fn from_row(row: PostRow, tags: Vec<TagRef>) -> Post {
+        Post {
+            id: row.id,
+            title: row.title,
+            slug: row.slug,
+            summary: row.summary,
+            content: row.content,
+            category: row.category,
+            visibility: row.visibility,
+            status: row.status,
+            read_time_in_minutes: row.read_time_in_minutes,
+            published_at: row.published_at.map(Timestamp),
+            pinned_at: row.pinned_at.map(Timestamp),
+            created_at: Timestamp(row.created_at),
+            updated_at: Timestamp(row.updated_at),
+            tags,
+        }
+    }
+}
+
+/// `findPostById`: the post, and whether readers see its current state.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostWithSync {
+    #[serde(flatten)]
+    pub post: Post,
+    /// Readers see exactly this state (or, for a draft, nothing).
+    pub is_synced: bool,
+    /// A public snapshot exists.
+    pub has_public_cache: bool,
+}
+
+/// `findPostBySlugAdmin`: the editable post with the TOC of its content.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostWithToc {
+    #[serde(flatten)]
+    pub post: Post,
+    pub toc: Vec<TocEntry>,
+}
+
+/// A row of the public read model (list columns).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PublicPostRow {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub category: Option<String>,
+    pub read_time_in_minutes: i32,
+    pub published_at: Millis,
+    pub pinned_at: Option<Millis>,
+    pub updated_at: Millis,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PublicDetailRow {
+    #[sqlx(flatten)]
+    pub item: PublicPostRow,
+    pub content_html: String,
+    pub toc_json: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicPostItem {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub category: Option<String>,
+    pub read_time_in_minutes: i32,
+    pub published_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub pinned_at: Option<Timestamp>,
+    pub tags: Vec<TagRef>,
+}
+
+impl PublicPostItem {
+    pub fn from_row(row: PublicPostRow, tags: Vec<TagRef>) -> Self {
+        PublicPostItem {
+            id: row.id,
+            slug: row.slug,
+            title: row.title,
+            summary: row.summary,
+            category: row.category,
+            read_time_in_minutes: row.read_time_in_minutes,
+            published_at: Timestamp(row.published_at),
+            updated_at: Timestamp(row.updated_at),
+            pinned_at: row.pinned_at.map(Timestamp),
+            tags,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicPostDetail {
+    #[serde(flatten)]
+    pub item: PublicPostItem,
+    pub toc: Vec<TocEntry>,
+    /// Sanitised HTML with highlighted code.
+    pub content_html: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostListResponse {
+    pub items: Vec<PublicPostItem>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<i64>,
+}
+
+/// `null` in JSON clears a field; an absent field leaves it alone.
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+pub const MAX_LIST_LIMIT: u32 = 50;
+pub const DEFAULT_LIST_LIMIT: u32 = 12;
+
+#[derive(Debug, Default, Deserialize, Validate, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListInput {
+    /// The `nextCursor` of the previous page.
+    #[garde(inner(range(min = 1)))]
+    pub cursor: Option<i64>,
+    /// 1-50, default 12.
+    #[garde(inner(range(min = 1, max = MAX_LIST_LIMIT)))]
+    pub limit: Option<u32>,
+    #[garde(inner(length(min = 1, max = 50)))]
+    pub tag_name: Option<String>,
+    #[garde(inner(length(min = 1, max = 50)))]
+    pub category: Option<String>,
+    #[garde(skip)]
+    pub exclude_pinned: Option<bool>,
+}
+
+/// A list request with its defaults applied (what is cached).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListQuery {
+    pub cursor: Option<i64>,
+    pub limit: u32,
+    pub tag_name: Option<String>,
+    pub category: Option<String>,
+    pub exclude_pinned: bool,
+}
+
+impl From<ListInput> for ListQuery {
+    fn from(input: ListInput) -> Self {
+        let blank_is_none = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        ListQuery {
+            cursor: input.cursor,
+            limit: input.limit.unwrap_or(DEFAULT_LIST_LIMIT),
+            tag_name: blank_is_none(input.tag_name),
+            category: blank_is_none(input.category),
+            exclude_pinned: input.exclude_pinned.unwrap_or(false),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SlugInput {
+    #[garde(length(min = 1, max = 200))]
+    pub slug: String,
+}
+
+#[derive(Debug, Default, Deserialize, Validate, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LimitInput {
+    /// 1-20.
+    #[garde(inner(range(min = 1, max = 20)))]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RelatedInput {
+    #[garde(length(min = 1, max = 200))]
+    pub slug: String,
+    /// 1-20, default 3.
+    #[garde(inner(range(min = 1, max = 20)))]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenerateSlugInput {
+    #[garde(inner(length(max = 200)))]
+    pub title: Option<String>,
+    /// The post being edited (its own slug is not a collision).
+    #[garde(inner(range(min = 1)))]
+    pub exclude_id: Option<i64>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SlugOutput {
+    pub slug: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct IdOutput {
+    pub id: i64,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum AdminSortBy {
+    PublishedAt,
+    UpdatedAt,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+pub enum AdminSortDir {
+    #[serde(rename = "ASC", alias = "asc")]
+    Asc,
+    #[serde(rename = "DESC", alias = "desc")]
+    Desc,
+}
+
+#[derive(Debug, Default, Deserialize, Validate, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AdminListInput {
+    #[garde(inner(range(max = 1_000_000)))]
+    pub offset: Option<u32>,
+    /// 1-50, default 10.
+    #[garde(inner(range(min = 1, max = 50)))]
+    pub limit: Option<u32>,
+    #[garde(skip)]
+    pub status: Option<PostStatus>,
+    /// Only posts readers can see now.
+    #[garde(skip)]
+    pub public_only: Option<bool>,
+    /// Part of the title, case-insensitively.
+    #[garde(inner(length(max = 200)))]
+    pub search: Option<String>,
+    #[garde(skip)]
+    pub sort_by: Option<AdminSortBy>,
+    #[garde(skip)]
+    pub sort_dir: Option<AdminSortDir>,
+}
+
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IdInput {
+    #[garde(range(min = 1))]
+    pub id: i64,
+}
+
+#[derive(Debug, Default, Deserialize, Validate, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostPatch {
+    #[garde(inner(length(max = 200)))]
+    pub title: Option<String>,
+    #[garde(inner(custom(valid_slug)))]
+    pub slug: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[garde(inner(inner(length(max = 2000))))]
+    pub summary: Option<Option<String>>,
+    /// Markdown, at most 1 MB.
+    #[serde(default, deserialize_with = "nullable")]
+    #[garde(inner(inner(length(max = 1_048_576))))]
+    pub content: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[garde(inner(inner(length(min = 1, max = 50))))]
+    pub category: Option<Option<String>>,
+    #[garde(skip)]
+    pub visibility: Option<Visibility>,
+    #[garde(skip)]
+    pub status: Option<PostStatus>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[garde(skip)]
+    pub published_at: Option<Option<Timestamp>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[garde(skip)]
+    pub pinned_at: Option<Option<Timestamp>>,
+}
+
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdatePostInput {
+    #[garde(range(min = 1))]
+    pub id: i64,
+    #[garde(dive)]
+    pub data: PostPatch,
+    /// The `updatedAt` the editor started from: a newer one means someone else
+    /// saved meanwhile, and the update is refused with 409 `POST_EDIT_CONFLICT`.
+    #[garde(skip)]
+    pub expected_updated_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublishInput {
+    #[garde(range(min = 1))]
+    pub id: i64,
+    #[garde(skip)]
+    pub status: PostStatus,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishOutput {
+    /// The `post-process` run.
+    pub run_id: String,
+    /// The `scheduled-publish` run, for a post dated in the future.
+    pub scheduled_run_id: Option<String>,
+    pub published_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PreviewSummaryInput {
+    #[garde(length(max = 1_048_576))]
+    pub content: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SummaryOutput {
+    pub summary: String,
+}
+
+fn valid_slug(value: &str, _: &()) -> garde::Result {
+    if value.is_empty() || value.chars().count() > 200 {
+        return Err(garde::Error::new("must be 1-200 characters"));
+    }
+    if slugify(value) != value {
+        return Err(garde::Error::new("may contain lowercase letters, digits, CJK characters and single dashes"));
+    }
+    Ok(())
+}
+
+fn is_slug_cjk(c: char) -> bool {
+    ('\u{4E00}'..='\u{9FA5}').contains(&c)
+}
+
+/// The original's slug rule: lowercase; whitespace and `_` runs become `-`;
+/// only `a-z 0-9 -` and CJK ideographs stay; no repeated or edge dashes.
+pub fn slugify(text: &str) -> String {
+    let mut slug = String::with_capacity(text.len());
+    for c in text.trim().to_lowercase().chars() {
+        if c.is_whitespace() || c == '_' || c == '-' {
+            if !slug.ends_with('-') {
+                slug.push('-');
+            }
+        } else if c.is_ascii_lowercase() || c.is_ascii_digit() || is_slug_cjk(c) {
+            slug.push(c);
+        }
+    }
+    slug.trim_matches('-').chars().take(200).collect::<String>().trim_end_matches('-').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slugify("  Hello, World!  "), "hello-world");
+        assert_eq!(slugify("Rust_and  Go -- together"), "rust-and-go-together");
+        assert_eq!(slugify("你好 世界"), "你好-世界");
+        assert_eq!(slugify("!!!"), "");
+        assert_eq!(slugify("Ünïcödé"), "ncd");
+    }
+
+    #[test]
+    fn patch_distinguishes_absent_null_and_value() {
+        let patch: PostPatch = serde_json::from_str(r#"{"summary": null, "category": "rust"}"#).unwrap();
+        assert_eq!(patch.summary, Some(None));
+        assert_eq!(patch.category, Some(Some("rust".into())));
+        assert_eq!(patch.content, None);
+    }
+}

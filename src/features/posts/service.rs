@@ -1,0 +1,459 @@
+//! Post rules: slugs, edit conflicts, what readers see and when, and which
+//! caches each change invalidates (spec §5.5, plus freeing a renamed post's
+//! old slug). The only posts layer that touches the cache.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::features::tags;
+use crate::features::tags::schema::public_tags_key;
+use crate::platform::cache::CachedBody;
+use crate::platform::clock::Millis;
+use crate::platform::content;
+use crate::platform::db::is_unique_violation;
+use crate::platform::http::{AdminCtx, AppError, DbCtx};
+use crate::platform::state::AppState;
+use crate::platform::workflow::{CreateOptions, EngineError};
+
+use super::data::{self, AdminFilter, PostChanges, PublicPage, PublicSnapshot, UpdateOutcome};
+use super::schema::{
+    AdminListInput, AdminSortBy, AdminSortDir, ListQuery, POSTS_LIST, Post, PostListResponse, PostRow, PostStatus, PostWithSync,
+    PostWithToc, PublicPostDetail, PublicPostItem, PublicPostRow, PublishOutput, UpdatePostInput, detail_key, list_key, pinned_key,
+    popular_key, related_key, slugify,
+};
+use super::workflows::{PostProcess, PostProcessParams, ScheduledPublish, ScheduledPublishParams};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PostError {
+    #[error("no such post")]
+    NotFound,
+    #[error("another post already uses this slug")]
+    SlugTaken,
+    #[error("the post was changed by someone else since you loaded it; reload and apply your edits again")]
+    EditConflict,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for PostError {
+    fn from(error: sqlx::Error) -> Self {
+        PostError::Internal(anyhow::Error::new(error).context("posts database error"))
+    }
+}
+
+impl From<EngineError> for PostError {
+    fn from(error: EngineError) -> Self {
+        PostError::Internal(anyhow::Error::new(error).context("starting a post workflow"))
+    }
+}
+
+impl From<tags::service::TagError> for PostError {
+    fn from(error: tags::service::TagError) -> Self {
+        PostError::Internal(anyhow::Error::new(error).context("reading post tags"))
+    }
+}
+
+impl From<PostError> for AppError {
+    fn from(error: PostError) -> Self {
+        let message = error.to_string();
+        match error {
+            PostError::NotFound => AppError::not_found("POST_NOT_FOUND", message),
+            PostError::SlugTaken => AppError::conflict("POST_SLUG_TAKEN", message),
+            PostError::EditConflict => AppError::conflict("POST_EDIT_CONFLICT", message),
+            PostError::Internal(error) => AppError::Internal(error),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, PostError>;
+
+/// JSON bytes with a weak ETag of their hash, ready to send and to cache.
+fn ready_body<T: Serialize>(value: &T) -> Result<CachedBody> {
+    let body = serde_json::to_vec(value).map_err(anyhow::Error::from)?;
+    let etag = format!("W/\"{}\"", hex::encode(&Sha256::digest(&body)[..12]));
+    Ok(CachedBody { etag, body: Bytes::from(body) })
+}
+
+// ---- reading (public) ----------------------------------------------------
+
+/// A page of listed posts, newest first (cached as bytes).
+pub async fn list(ctx: &DbCtx, query: &ListQuery) -> Result<CachedBody> {
+    let page = ctx.cache.get(&list_key(query), || async { load_page(&ctx.0, query).await.and_then(|p| ready_body(&p)).map(Some) }).await?;
+    page.ok_or_else(|| PostError::Internal(anyhow::anyhow!("a list page loaded as nothing")))
+}
+
+async fn load_page(app: &AppState, query: &ListQuery) -> Result<PostListResponse> {
+    let now = app.clock.now_ms();
+    let after = match query.cursor {
+        // A cursor whose post is no longer listed ends the list.
+        Some(cursor) => Some((data::public_published_at(&app.db, cursor).await?.unwrap_or(Millis::MIN), cursor)),
+        None => None,
+    };
+    let page = PublicPage {
+        now,
+        tag_name: query.tag_name.as_deref(),
+        category: query.category.as_deref(),
+        exclude_pinned: query.exclude_pinned,
+        after,
+        limit: i64::from(query.limit) + 1,
+    };
+    let mut rows = data::list_public(&app.db, &page).await?;
+    let next_cursor = if rows.len() > query.limit as usize {
+        rows.truncate(query.limit as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok(PostListResponse { items: with_public_tags(app, rows).await?, next_cursor })
+}
+
+async fn with_public_tags(app: &AppState, rows: Vec<PublicPostRow>) -> Result<Vec<PublicPostItem>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut tags = tags::service::public_tags_of(app, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let t = tags.remove(&row.id).unwrap_or_default();
+            PublicPostItem::from_row(row, t)
+        })
+        .collect())
+}
+
+/// A post readers may open (listed or unlisted), as cached bytes.
+pub async fn detail(ctx: &DbCtx, slug: &str) -> Result<CachedBody> {
+    let body = ctx
+        .cache
+        .get(&detail_key(slug), || async {
+            let Some(row) = data::find_public_by_slug(&ctx.db, slug, ctx.clock.now_ms()).await? else { return Ok(None) };
+            let toc = serde_json::from_str(&row.toc_json).unwrap_or_default();
+            let tags = tags::service::public_tags_of(&ctx.0, &[row.item.id]).await?.remove(&row.item.id).unwrap_or_default();
+            let detail = PublicPostDetail { item: PublicPostItem::from_row(row.item, tags), toc, content_html: row.content_html };
+            ready_body(&detail).map(Some)
+        })
+        .await?;
+    body.ok_or(PostError::NotFound)
+}
+
+/// Listed posts sharing the most tags with `slug` (ids cached, posts live).
+pub async fn related(ctx: &DbCtx, slug: &str, limit: u32) -> Result<Vec<PublicPostItem>> {
+    let now = ctx.clock.now_ms();
+    let ids = ctx
+        .cache
+        .get(&related_key(slug, limit), || async {
+            Ok::<_, PostError>(Some(data::related_ids(&ctx.db, slug, now, i64::from(limit)).await?))
+        })
+        .await?
+        .unwrap_or_default();
+    let mut by_id: HashMap<i64, PublicPostRow> = data::public_by_ids(&ctx.db, &ids, now).await?.into_iter().map(|r| (r.id, r)).collect();
+    let ordered: Vec<_> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+    with_public_tags(&ctx.0, ordered).await
+}
+
+pub async fn pinned(ctx: &DbCtx) -> Result<Vec<PublicPostItem>> {
+    let items = ctx
+        .cache
+        .get(&pinned_key(), || async {
+            let rows = data::pinned_public(&ctx.db, ctx.clock.now_ms()).await?;
+            with_public_tags(&ctx.0, rows).await.map(Some)
+        })
+        .await?;
+    Ok(items.unwrap_or_default())
+}
+
+/// The most read posts; until page views exist, the most recent ones.
+pub async fn popular(ctx: &DbCtx, limit: u32) -> Result<Vec<PublicPostItem>> {
+    let items = ctx
+        .cache
+        .get(&popular_key(limit), || async {
+            let query = ListQuery { cursor: None, limit, tag_name: None, category: None, exclude_pinned: false };
+            load_page(&ctx.0, &query).await.map(|page| Some(page.items))
+        })
+        .await?;
+    Ok(items.unwrap_or_default())
+}
+
+// ---- writing (admin) -----------------------------------------------------
+
+/// A free slug for `title`: its slug form (`untitled` when empty), with
+/// `-1`, `-2`, ... appended while taken by another post.
+pub async fn generate_slug(app: &AppState, title: &str, exclude_id: Option<i64>) -> Result<String> {
+    let base = match slugify(title) {
+        s if s.is_empty() => "untitled".to_owned(),
+        s => s,
+    };
+    let taken = data::slugs_like(&app.db, &base, exclude_id).await?;
+    if !taken.contains(&base) {
+        return Ok(base);
+    }
+    let prefix = format!("{base}-");
+    let highest = taken.iter().filter_map(|s| s.strip_prefix(&prefix)?.parse::<u64>().ok()).max().unwrap_or(0);
+    Ok(format!("{base}-{}", highest + 1))
+}
+
+pub async fn create_empty(ctx: &AdminCtx) -> Result<i64> {
+    for _ in 0..5 {
+        let slug = generate_slug(&ctx.app, "", None).await?;
+        match data::insert_empty(&ctx.app.db, &slug, ctx.app.clock.now_ms()).await {
+            Ok(id) => return Ok(id),
+            // Another admin took the same `untitled-N` a moment ago.
+            Err(error) if is_unique_violation(&error) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(PostError::SlugTaken)
+}
+
+async fn with_tags(app: &AppState, row: PostRow) -> Result<Post> {
+    let tags = tags::service::tags_of(app, &[row.id]).await?.remove(&row.id).unwrap_or_default();
+    Ok(Post::from_row(row, tags))
+}
+
+/// Saves an edit. Readers see none of it until the post is published again.
+pub async fn update(ctx: &AdminCtx, input: &UpdatePostInput) -> Result<Post> {
+    let d = &input.data;
+    let changes = PostChanges {
+        title: d.title.as_deref().map(str::trim),
+        slug: d.slug.as_deref(),
+        summary: d.summary.as_ref().map(|s| s.as_deref().map(str::trim)),
+        content: d.content.as_ref().map(Option::as_deref),
+        category: d.category.as_ref().map(|c| c.as_deref().map(str::trim)),
+        visibility: d.visibility,
+        status: d.status,
+        published_at: d.published_at.map(|t| t.map(|t| t.millis())),
+        pinned_at: d.pinned_at.map(|t| t.map(|t| t.millis())),
+    };
+    let expected = input.expected_updated_at.map(|t| t.millis());
+    let row = match data::update(&ctx.app.db, input.id, &changes, expected, ctx.app.clock.now_ms()).await {
+        Ok(UpdateOutcome::Updated(row)) => row,
+        Ok(UpdateOutcome::Missing) => return Err(PostError::NotFound),
+        Ok(UpdateOutcome::Stale) => return Err(PostError::EditConflict),
+        Err(error) if is_unique_violation(&error) => return Err(PostError::SlugTaken),
+        Err(error) => return Err(error.into()),
+    };
+    with_tags(&ctx.app, row).await
+}
+
+/// Deletes a post; a published one leaves the public site at once.
+pub async fn delete(ctx: &AdminCtx, id: i64) -> Result<()> {
+    let public = data::public_state(&ctx.app.db, id).await?;
+    data::delete(&ctx.app.db, id).await?.ok_or(PostError::NotFound)?;
+    if let Some((slug, _)) = public {
+        invalidate_public(&ctx.app, &[slug]).await;
+    }
+    Ok(())
+}
+
+pub async fn admin_list(ctx: &AdminCtx, input: &AdminListInput) -> Result<Vec<Post>> {
+    let pattern = admin_pattern(input.search.as_deref());
+    let filter = admin_filter(ctx, input.status, input.public_only, pattern.as_deref());
+    let order = match (input.sort_by, input.sort_dir.unwrap_or(AdminSortDir::Desc)) {
+        (Some(AdminSortBy::PublishedAt), AdminSortDir::Asc) => "p.published_at ASC, p.id ASC",
+        (Some(AdminSortBy::PublishedAt), AdminSortDir::Desc) => "p.published_at DESC, p.id DESC",
+        (_, AdminSortDir::Asc) => "p.updated_at ASC, p.id ASC",
+        (_, AdminSortDir::Desc) => "p.updated_at DESC, p.id DESC",
+    };
+    let limit = i64::from(input.limit.unwrap_or(10));
+    let rows = data::list_admin(&ctx.app.db, &filter, order, limit, i64::from(input.offset.unwrap_or(0))).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut tags = tags::service::tags_of(&ctx.app, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|mut row| {
+            row.content = None;
+            let t = tags.remove(&row.id).unwrap_or_default();
+            Post::from_row(row, t)
+        })
+        .collect())
+}
+
+pub async fn admin_count(ctx: &AdminCtx, input: &AdminListInput) -> Result<i64> {
+    let pattern = admin_pattern(input.search.as_deref());
+    Ok(data::count_admin(&ctx.app.db, &admin_filter(ctx, input.status, input.public_only, pattern.as_deref())).await?)
+}
+
+fn admin_pattern(search: Option<&str>) -> Option<String> {
+    let term = search.map(str::trim).filter(|s| !s.is_empty())?;
+    let escaped: String =
+        term.to_lowercase().chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
+    Some(format!("%{escaped}%"))
+}
+
+fn admin_filter<'a>(ctx: &AdminCtx, status: Option<PostStatus>, public_only: Option<bool>, pattern: Option<&'a str>) -> AdminFilter<'a> {
+    AdminFilter { status, public_only: public_only.unwrap_or(false), now: ctx.app.clock.now_ms(), title_pattern: pattern }
+}
+
+pub async fn find_by_id(ctx: &AdminCtx, id: i64) -> Result<PostWithSync> {
+    let row = data::find(&ctx.app.db, id).await?.ok_or(PostError::NotFound)?;
+    let tag_ids: Vec<i64> = tags::service::tags_of(&ctx.app, &[id]).await?.remove(&id).unwrap_or_default().iter().map(|t| t.id).collect();
+    let public = data::public_state(&ctx.app.db, id).await?;
+    let is_synced = match (&public, row.status) {
+        (None, PostStatus::Draft) => true,
+        (Some((_, hash)), PostStatus::Published) => *hash == sync_hash(&row, &tag_ids),
+        _ => false,
+    };
+    let post = with_tags(&ctx.app, row).await?;
+    Ok(PostWithSync { post, is_synced, has_public_cache: public.is_some() })
+}
+
+pub async fn find_by_slug_admin(ctx: &AdminCtx, slug: &str) -> Result<PostWithToc> {
+    let row = data::find_by_slug(&ctx.app.db, slug).await?.ok_or(PostError::NotFound)?;
+    let toc = content::render(row.content.as_deref().unwrap_or_default()).toc;
+    Ok(PostWithToc { post: with_tags(&ctx.app, row).await?, toc })
+}
+
+/// The summary publishing would give this content (no AI configured: extractive).
+pub fn preview_summary(markdown: &str) -> String {
+    content::extractive_summary(&content::render(markdown).plain_text, 200)
+}
+
+/// Publishes or unpublishes a post through the pipeline: sets the status
+/// (and `publishedAt` on first publish), starts `post-process`, and for a
+/// post dated in the future (re)creates `scheduled-publish`, which wakes at
+/// exactly `publishedAt` to refresh the caches.
+pub async fn start_publish(ctx: &AdminCtx, id: i64, status: PostStatus) -> Result<PublishOutput> {
+    let app = &ctx.app;
+    let now = app.clock.now_ms();
+    let post = data::find(&app.db, id).await?.ok_or(PostError::NotFound)?;
+    let publish = status == PostStatus::Published;
+    let published_at = if publish { Some(post.published_at.unwrap_or(now)) } else { post.published_at };
+    let changes = PostChanges { status: Some(status), published_at: Some(published_at), ..Default::default() };
+    if let UpdateOutcome::Missing = data::update(&app.db, id, &changes, None, now).await? {
+        return Err(PostError::NotFound);
+    }
+    let run = app.workflows.create::<PostProcess>(&PostProcessParams { post_id: id, publish }, CreateOptions::default()).await?;
+    let key = scheduled_key(id);
+    let scheduled_run_id = match published_at {
+        Some(at) if publish && at > now => {
+            let params = ScheduledPublishParams { post_id: id, published_at: at };
+            Some(app.workflows.create::<ScheduledPublish>(&params, CreateOptions { key: Some(key), replace: true, delay: None }).await?.id)
+        }
+        _ => {
+            app.workflows.cancel_key(&key).await?;
+            None
+        }
+    };
+    Ok(PublishOutput { run_id: run.id, scheduled_run_id, published_at: published_at.map(crate::platform::clock::Timestamp) })
+}
+
+pub fn scheduled_key(post_id: i64) -> String {
+    format!("post-{post_id}-scheduled")
+}
+
+// ---- the publish pipeline (called by workflow steps) --------------------
+
+/// What readers should see of a post: a hash over every public field, so an
+/// unchanged republish does nothing.
+pub fn sync_hash(post: &PostRow, tag_ids: &[i64]) -> String {
+    let mut tag_ids = tag_ids.to_vec();
+    tag_ids.sort_unstable();
+    let canonical = serde_json::json!({
+        "title": post.title, "slug": post.slug, "summary": post.summary, "content": post.content,
+        "category": post.category, "visibility": post.visibility.as_str(), "publishedAt": post.published_at,
+        "pinnedAt": post.pinned_at, "tagIds": tag_ids,
+    });
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// Whether the public snapshot differs from the post (false: nothing to do).
+pub async fn needs_publishing(app: &AppState, post_id: i64) -> Result<bool> {
+    let Some(post) = data::find(&app.db, post_id).await? else { return Ok(false) };
+    if post.status != PostStatus::Published {
+        return Ok(false);
+    }
+    let tag_ids = editable_tag_ids(app, post_id).await?;
+    let current = data::public_state(&app.db, post_id).await?;
+    Ok(current.is_none_or(|(_, hash)| hash != sync_hash(&post, &tag_ids)))
+}
+
+async fn editable_tag_ids(app: &AppState, post_id: i64) -> Result<Vec<i64>> {
+    Ok(tags::service::tags_of(app, &[post_id]).await?.remove(&post_id).unwrap_or_default().iter().map(|t| t.id).collect())
+}
+
+/// The summary readers get: the author's, else one made from the content.
+pub async fn summary_for_publishing(app: &AppState, post_id: i64) -> Result<String> {
+    let post = data::find(&app.db, post_id).await?.ok_or(PostError::NotFound)?;
+    if let Some(summary) = post.summary.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        return Ok(summary.to_owned());
+    }
+    let summary = preview_summary(post.content.as_deref().unwrap_or_default());
+    data::set_generated_summary(&app.db, post_id, &summary).await?;
+    Ok(summary)
+}
+
+/// Builds and stores the Public Content Snapshot, then invalidates what it
+/// changed. Returns false when the post is no longer published.
+pub async fn build_public_snapshot(app: &AppState, post_id: i64, summary: &str) -> Result<bool> {
+    let Some(post) = data::find(&app.db, post_id).await? else { return Ok(false) };
+    if post.status != PostStatus::Published {
+        return Ok(false);
+    }
+    let tag_ids = editable_tag_ids(app, post_id).await?;
+    let rendered = content::render(post.content.as_deref().unwrap_or_default());
+    let toc_json = serde_json::to_string(&rendered.toc).map_err(anyhow::Error::from)?;
+    let previous_slug = data::public_state(&app.db, post_id).await?.map(|(slug, _)| slug);
+    if let Some(owner) = data::public_owner_of_slug(&app.db, &post.slug).await?
+        && owner != post_id
+    {
+        return Err(PostError::Internal(anyhow::anyhow!(
+            "slug {} is still public on post {owner}; publish that post again (it has a new slug) first",
+            post.slug
+        )));
+    }
+    data::set_read_time(&app.db, post_id, rendered.read_time_minutes).await?;
+    let now = app.clock.now_ms();
+    let snapshot = PublicSnapshot {
+        post_id,
+        slug: &post.slug,
+        title: &post.title,
+        summary,
+        category: post.category.as_deref(),
+        visibility: post.visibility,
+        read_time_in_minutes: rendered.read_time_minutes,
+        published_at: post.published_at.unwrap_or(now),
+        pinned_at: post.pinned_at,
+        content_html: &rendered.html,
+        toc_json: &toc_json,
+        plain_text: &rendered.plain_text,
+        sync_hash: &sync_hash(&post, &tag_ids),
+        tag_ids: &tag_ids,
+        now,
+    };
+    data::upsert_public(&app.db, &snapshot).await?;
+    let mut slugs = vec![post.slug.clone()];
+    slugs.extend(previous_slug.filter(|old| *old != post.slug));
+    invalidate_public(app, &slugs).await;
+    Ok(true)
+}
+
+/// Takes a post off the public site.
+pub async fn unpublish(app: &AppState, post_id: i64) -> Result<()> {
+    if let Some(slug) = data::delete_public(&app.db, post_id).await? {
+        invalidate_public(app, &[slug]).await;
+    }
+    Ok(())
+}
+
+/// The scheduled moment arrived: readers may now see the post, so every
+/// list (and its detail) must be computed afresh.
+pub async fn refresh_scheduled(app: &AppState, post_id: i64) -> Result<()> {
+    if let Some((slug, _)) = data::public_state(&app.db, post_id).await? {
+        invalidate_public(app, &[slug]).await;
+    }
+    Ok(())
+}
+
+/// Drops the cached details of `slugs`, every cached list and the tag cloud.
+async fn invalidate_public(app: &AppState, slugs: &[String]) {
+    let details: Vec<_> = slugs.iter().map(|s| detail_key(s)).collect();
+    let results = [
+        app.cache.delete(&details).await,
+        app.cache.bump_version(POSTS_LIST).await.map(|_| ()),
+        app.cache.delete(&[public_tags_key()]).await,
+    ];
+    for error in results.into_iter().filter_map(|r| r.err()) {
+        tracing::error!(%error, "could not invalidate public post caches; they expire with their TTL");
+    }
+}
