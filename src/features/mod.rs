@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod posts;
+pub mod revisions;
 pub mod system;
 pub mod tags;
 pub mod workflows;
@@ -20,6 +21,7 @@ pub fn routes() -> Routes {
         .merge(workflows::api::routes())
         .merge(posts::api::routes())
         .merge(tags::api::routes())
+        .merge(revisions::api::routes())
 }
 
 /// Every feature's durable workflows.
@@ -28,4 +30,5 @@ pub fn workflows() -> Registry {
         .register(system::workflows::SelfTest)
         .register(posts::workflows::PostProcess)
         .register(posts::workflows::ScheduledPublish)
+        .register(revisions::workflows::AutoSnapshot)
 }

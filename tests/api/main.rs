@@ -10,4 +10,5 @@ mod errors;
 mod platform;
 mod posts;
 mod rate_limit;
+mod revisions;
 pub mod workflow;

@@ -8,6 +8,8 @@ use bytes::Bytes;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::features::revisions;
+use crate::features::revisions::schema::RevisionReason;
 use crate::features::tags;
 use crate::features::tags::schema::public_tags_key;
 use crate::platform::cache::CachedBody;
@@ -206,6 +208,19 @@ pub async fn create_empty(ctx: &AdminCtx) -> Result<i64> {
     Err(PostError::SlugTaken)
 }
 
+/// A post's editable row and tag ids (for revisions).
+pub async fn editable_state(app: &AppState, id: i64) -> Result<Option<(PostRow, Vec<i64>)>> {
+    let Some(row) = data::find(&app.db, id).await? else { return Ok(None) };
+    let tag_ids = editable_tag_ids(app, id).await?;
+    Ok(Some((row, tag_ids)))
+}
+
+/// A post with its tags, as admins see it.
+pub async fn post(app: &AppState, id: i64) -> Result<Post> {
+    let row = data::find(&app.db, id).await?.ok_or(PostError::NotFound)?;
+    with_tags(app, row).await
+}
+
 async fn with_tags(app: &AppState, row: PostRow) -> Result<Post> {
     let tags = tags::service::tags_of(app, &[row.id]).await?.remove(&row.id).unwrap_or_default();
     Ok(Post::from_row(row, tags))
@@ -233,6 +248,7 @@ pub async fn update(ctx: &AdminCtx, input: &UpdatePostInput) -> Result<Post> {
         Err(error) if is_unique_violation(&error) => return Err(PostError::SlugTaken),
         Err(error) => return Err(error.into()),
     };
+    revisions::service::schedule_auto_snapshot(&ctx.app, row.id).await?;
     with_tags(&ctx.app, row).await
 }
 
@@ -322,6 +338,10 @@ pub async fn start_publish(ctx: &AdminCtx, id: i64, status: PostStatus) -> Resul
     let changes = PostChanges { status: Some(status), published_at: Some(published_at), ..Default::default() };
     if let UpdateOutcome::Missing = data::update(&app.db, id, &changes, None, now).await? {
         return Err(PostError::NotFound);
+    }
+    if publish {
+        // The revision records exactly the state being published.
+        revisions::service::take(app, id, RevisionReason::Publish).await.map_err(|e| PostError::Internal(anyhow::Error::new(e)))?;
     }
     let run = app.workflows.create::<PostProcess>(&PostProcessParams { post_id: id, publish }, CreateOptions::default()).await?;
     let key = scheduled_key(id);

@@ -98,6 +98,9 @@ pub async fn set_post_tags(ctx: &AdminCtx, input: &SetPostTagsInput) -> Result<V
     if !data::set_post_tags(&ctx.app.db, input.post_id, &ids, ctx.app.clock.now_ms()).await? {
         return Err(TagError::PostNotFound);
     }
+    crate::features::revisions::service::schedule_auto_snapshot(&ctx.app, input.post_id)
+        .await
+        .map_err(|e| TagError::Internal(anyhow::Error::new(e).context("scheduling an automatic revision")))?;
     Ok(data::of_post(&ctx.app.db, input.post_id).await?)
 }
 

@@ -1,0 +1,153 @@
+//! SQL for post revisions. SQL only.
+
+use crate::features::posts::schema::PostStatus;
+use crate::platform::clock::Millis;
+use crate::platform::db::Db;
+use crate::{execute, execute_tx, on_read, on_write};
+
+use super::schema::{RevisionReason, RevisionRow, RevisionSnapshot};
+
+const COLUMNS: &str = "id, post_id, reason, snapshot_json, snapshot_hash, restored_from_revision_id, created_at";
+
+fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(text)
+}
+
+pub async fn insert(
+    db: &Db,
+    post_id: i64,
+    reason: RevisionReason,
+    json: &str,
+    hash: &str,
+    restored_from: Option<i64>,
+    now: Millis,
+) -> sqlx::Result<i64> {
+    on_write!(db, |pool| sqlx::query_scalar::<_, i64>(
+        "INSERT INTO post_revisions (post_id, reason, snapshot_json, snapshot_hash, restored_from_revision_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
+    )
+    .bind(post_id)
+    .bind(reason.as_str())
+    .bind(json)
+    .bind(hash)
+    .bind(restored_from)
+    .bind(now)
+    .fetch_one(pool))
+}
+
+/// A post's revisions, newest first.
+pub async fn list(db: &Db, post_id: i64) -> sqlx::Result<Vec<RevisionRow>> {
+    on_read!(db, |pool| sqlx::query_as::<_, RevisionRow>(sql(format!(
+        "SELECT {COLUMNS} FROM post_revisions WHERE post_id = $1 ORDER BY created_at DESC, id DESC"
+    )))
+    .bind(post_id)
+    .fetch_all(pool))
+}
+
+pub async fn get(db: &Db, post_id: i64, id: i64) -> sqlx::Result<Option<RevisionRow>> {
+    on_read!(db, |pool| sqlx::query_as::<_, RevisionRow>(sql(format!(
+        "SELECT {COLUMNS} FROM post_revisions WHERE post_id = $1 AND id = $2"
+    )))
+    .bind(post_id)
+    .bind(id)
+    .fetch_optional(pool))
+}
+
+/// The newest revision of a post (of one reason, when given).
+pub async fn latest(db: &Db, post_id: i64, reason: Option<RevisionReason>) -> sqlx::Result<Option<RevisionRow>> {
+    on_write!(db, |pool| sqlx::query_as::<_, RevisionRow>(sql(format!(
+        "SELECT {COLUMNS} FROM post_revisions WHERE post_id = $1 AND ($2 IS NULL OR reason = $2)
+         ORDER BY created_at DESC, id DESC LIMIT 1"
+    )))
+    .bind(post_id)
+    .bind(reason.map(RevisionReason::as_str))
+    .fetch_optional(pool))
+}
+
+/// Keeps only the newest `keep` automatic revisions of a post.
+pub async fn trim_auto(db: &Db, post_id: i64, keep: i64) -> sqlx::Result<u64> {
+    execute!(
+        db,
+        sqlx::query(
+            "DELETE FROM post_revisions WHERE post_id = $1 AND reason = 'auto' AND id NOT IN (
+                 SELECT id FROM post_revisions WHERE post_id = $1 AND reason = 'auto' ORDER BY created_at DESC, id DESC LIMIT $2)"
+        )
+        .bind(post_id)
+        .bind(keep)
+    )
+}
+
+/// Deletes the given revisions of one post; returns the ids deleted.
+pub async fn delete_many(db: &Db, post_id: i64, ids: &[i64]) -> sqlx::Result<Vec<i64>> {
+    let mut deleted = Vec::new();
+    let mut tx = db.begin().await?;
+    for id in ids {
+        if execute_tx!(&mut tx, sqlx::query("DELETE FROM post_revisions WHERE post_id = $1 AND id = $2").bind(post_id).bind(*id))? > 0 {
+            deleted.push(*id);
+        }
+    }
+    tx.commit().await?;
+    Ok(deleted)
+}
+
+/// In one transaction: keep the current state as a `restore_backup`
+/// revision, then apply `target` (all but `pinned_at`) and its tags.
+pub async fn restore(
+    db: &Db,
+    post_id: i64,
+    backup: (&str, &str),
+    from_revision: i64,
+    target: &RevisionSnapshot,
+    now: Millis,
+) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    execute_tx!(
+        &mut tx,
+        sqlx::query(
+            "INSERT INTO post_revisions (post_id, reason, snapshot_json, snapshot_hash, restored_from_revision_id, created_at)
+             VALUES ($1, 'restore_backup', $2, $3, $4, $5)"
+        )
+        .bind(post_id)
+        .bind(backup.0)
+        .bind(backup.1)
+        .bind(from_revision)
+        .bind(now)
+    )?;
+    execute_tx!(
+        &mut tx,
+        sqlx::query(
+            "UPDATE posts SET title = $2, summary = $3, slug = $4, status = $5, published_at = $6, read_time_in_minutes = $7,
+                 content = $8, category = $9, visibility = $10, updated_at = $11
+             WHERE id = $1"
+        )
+        .bind(post_id)
+        .bind(&target.title)
+        .bind(&target.summary)
+        .bind(&target.slug)
+        .bind(match target.status {
+            PostStatus::Draft => "draft",
+            PostStatus::Published => "published",
+        })
+        .bind(target.published_at.map(|t| t.millis()))
+        .bind(target.read_time_in_minutes)
+        .bind(&target.content)
+        .bind(&target.category)
+        .bind(target.visibility.as_str())
+        .bind(now)
+    )?;
+    execute_tx!(&mut tx, sqlx::query("DELETE FROM post_tags WHERE post_id = $1").bind(post_id))?;
+    for tag_id in &target.tag_ids {
+        execute_tx!(
+            &mut tx,
+            sqlx::query("INSERT INTO post_tags (post_id, tag_id) SELECT $1, id FROM tags WHERE id = $2 ON CONFLICT DO NOTHING")
+                .bind(post_id)
+                .bind(*tag_id)
+        )?;
+    }
+    tx.commit().await
+}
+
+/// When a post was last edited.
+pub async fn post_updated_at(db: &Db, post_id: i64) -> sqlx::Result<Option<Millis>> {
+    on_write!(db, |pool| sqlx::query_scalar::<_, i64>("SELECT updated_at FROM posts WHERE id = $1").bind(post_id).fetch_optional(pool))
+}
