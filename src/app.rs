@@ -19,6 +19,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::features;
+use crate::platform::ai::AiClient;
 use crate::platform::auth::{PasswordHasher, data as auth_data, secret::ServerSecret};
 use crate::platform::cache::CacheService;
 use crate::platform::clock::Clock;
@@ -72,6 +73,7 @@ pub async fn services(config: Config, parts: Parts) -> anyhow::Result<AppState> 
 }
 
 async fn connect(config: Config, clock: Clock, workflows: Registry, openapi: serde_json::Value) -> anyhow::Result<AppState> {
+    crate::platform::ai::install_crypto_provider();
     let db = Db::connect(&config).await?;
     db.migrate().await?;
     let secret = ServerSecret::load(config.secret_key.as_ref(), &db, &clock).await.context("loading the server secret")?;
@@ -87,6 +89,10 @@ async fn connect(config: Config, clock: Clock, workflows: Registry, openapi: ser
             RateLimiter::memory(clock.clone(), config.rate_limit_max_buckets, config.rate_limit_failure),
         ),
     };
+    let ai = match &config.ai {
+        Some(ai) => Some(AiClient::new(&ai.base_url, ai.api_key.clone(), &ai.model, Duration::from_secs(30))?),
+        None => None,
+    };
     let engine = WorkflowEngine::new(
         db.clone(),
         clock.clone(),
@@ -99,6 +105,7 @@ async fn connect(config: Config, clock: Clock, workflows: Registry, openapi: ser
         db,
         cache,
         limiter,
+        ai,
         clock,
         passwords: PasswordHasher::new(hashing_threads),
         secret,

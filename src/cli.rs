@@ -97,6 +97,7 @@ enum RoleArg {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    crate::platform::ai::install_crypto_provider();
     // A missing .env is normal; a broken one is worth a warning.
     if let Err(error) = dotenvy::dotenv()
         && !error.not_found()

@@ -121,6 +121,14 @@ pub enum DatabaseKind {
     Postgres,
 }
 
+/// The OpenAI-compatible endpoint for summaries.
+#[derive(Clone)]
+pub struct AiConfig {
+    pub base_url: String,
+    pub api_key: SecretString,
+    pub model: String,
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -136,6 +144,7 @@ pub struct Config {
     pub workflow_workers: usize,
     pub workflow_lease: Duration,
     pub workflow_retention: Duration,
+    pub ai: Option<AiConfig>,
     pub admin_email: Option<String>,
     pub secret_key: Option<SecretString>,
     pub trusted_proxies: Vec<IpNet>,
@@ -246,6 +255,27 @@ impl Config {
             if lease < Duration::from_secs(1) { Err("must be at least 1s".to_owned()) } else { Ok(lease) }
         });
         let workflow_retention = reader.parse("FLINT_WORKFLOW_RETENTION", "7d", parse_positive_duration);
+        let ai_base_url = reader.optional("FLINT_AI_BASE_URL", |v| {
+            let url = url::Url::parse(v).map_err(|e| format!("'{v}' is not a URL: {e}"))?;
+            if matches!(url.scheme(), "http" | "https") {
+                Ok(v.trim_end_matches('/').to_owned())
+            } else {
+                Err(format!("'{v}' must be an http(s) URL"))
+            }
+        });
+        let ai_api_key = reader.optional("FLINT_AI_API_KEY", |v| Ok(SecretString::from(v.to_owned())));
+        let ai_model = reader.optional("FLINT_AI_MODEL", |v| Ok(v.to_owned()));
+        let ai = match (ai_base_url, ai_api_key, ai_model) {
+            (Some(base_url), Some(api_key), Some(model)) => Some(AiConfig { base_url, api_key, model }),
+            (None, None, None) => None,
+            _ => {
+                reader.errors.push((
+                    "FLINT_AI_BASE_URL".into(),
+                    "FLINT_AI_BASE_URL, FLINT_AI_API_KEY and FLINT_AI_MODEL go together: set all three or none".into(),
+                ));
+                None
+            }
+        };
         let log_format = reader.parse("FLINT_LOG_FORMAT", "pretty", |v| match v {
             "pretty" => Ok(LogFormat::Pretty),
             "json" => Ok(LogFormat::Json),
@@ -280,6 +310,7 @@ impl Config {
             workflow_workers: value(workflow_workers),
             workflow_lease: value(workflow_lease),
             workflow_retention: value(workflow_retention),
+            ai,
             admin_email,
             secret_key,
             trusted_proxies: value(trusted_proxies),

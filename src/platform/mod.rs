@@ -1,5 +1,6 @@
 //! Shared machinery used by every feature. Nothing here imports `crate::features`.
 
+pub mod ai;
 pub mod auth;
 pub mod cache;
 pub mod clock;

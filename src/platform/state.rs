@@ -6,6 +6,7 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio_util::task::TaskTracker;
 
+use crate::platform::ai::AiClient;
 use crate::platform::auth::{PasswordHasher, secret::ServerSecret};
 use crate::platform::cache::CacheService;
 use crate::platform::clock::Clock;
@@ -23,6 +24,8 @@ pub struct AppServices {
     /// Only service layers use the cache.
     pub cache: CacheService,
     pub limiter: RateLimiter,
+    /// Summaries from an OpenAI-compatible endpoint, when configured.
+    pub ai: Option<AiClient>,
     /// Durable workflows: create and manage runs (workers execute them).
     pub workflows: WorkflowEngine,
     pub clock: Clock,

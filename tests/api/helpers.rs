@@ -178,6 +178,7 @@ impl TestApp {
         let server = tokio::spawn(app::serve(app, listener, async move {
             let _ = rx.await;
         }));
+        flint::platform::ai::install_crypto_provider();
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
         TestApp { addr, base: format!("http://{addr}"), http, clock, state, shutdown: Some(tx), server: Some(server), database }
     }

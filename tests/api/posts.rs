@@ -58,6 +58,8 @@ backend_tests!(
     slugs_are_generated_and_unique,
     tags_are_managed_and_counted,
     admin_lists_and_finds_posts,
+    ai_summaries_are_used_and_fall_back,
+    related_posts_rank_by_shared_tags_and_pins_are_listed,
 );
 
 async fn publish_edit_republish_unpublish(backend: Backend) {
@@ -330,4 +332,122 @@ async fn admin_lists_and_finds_posts(backend: Backend) {
     assert_eq!(admin.post("/_fn/deletePost", json!({"id": a})).await.status, StatusCode::OK);
     assert_eq!(app.user().get("/api/post/alpha-post").await.status, StatusCode::NOT_FOUND, "deleting a published post unpublishes it");
     assert_eq!(admin.post("/_fn/deletePost", json!({"id": a})).await.code(), "POST_NOT_FOUND");
+}
+
+/// A stand-in OpenAI-compatible endpoint on loopback: answers with a fixed
+/// summary, or fails; counts calls and checks the API key.
+async fn mock_ai(fail: bool) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let handler = move |headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            assert_eq!(headers.get("authorization").unwrap(), "Bearer test-key");
+            assert_eq!(body["model"], "test-model");
+            assert!(body["messages"][1]["content"].as_str().unwrap().contains("paragraph"));
+            if fail {
+                axum::response::IntoResponse::into_response((axum::http::StatusCode::SERVICE_UNAVAILABLE, "overloaded"))
+            } else {
+                axum::response::IntoResponse::into_response(axum::Json(
+                    json!({"choices": [{"message": {"content": "  An AI summary.  "}}]}),
+                ))
+            }
+        }
+    };
+    let router = axum::Router::new().route("/v1/chat/completions", axum::routing::post(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (format!("http://{addr}/v1"), calls)
+}
+
+const LONG: &str = "A first paragraph that is long enough to be worth summarising by a model, with several clauses. \
+                    A second sentence adds more words so the text passes the hundred-character threshold easily.";
+
+async fn ai_summaries_are_used_and_fall_back(backend: Backend) {
+    use std::sync::atomic::Ordering;
+    let (url, calls) = mock_ai(false).await;
+    let vars = [
+        ("FLINT_WORKFLOW_WORKERS", "0"),
+        ("FLINT_AI_BASE_URL", url.as_str()),
+        ("FLINT_AI_API_KEY", "test-key"),
+        ("FLINT_AI_MODEL", "test-model"),
+    ];
+    let app = TestApp::spawn_with(backend.clone(), &vars).await;
+    let mut admin = app.admin().await;
+    let id = draft(&mut admin, json!({"title": "Long", "content": LONG})).await;
+    publish(&app, &mut admin, id, "published").await;
+    assert_eq!(app.user().get("/api/post/long").await.body["summary"], "An AI summary.");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let short = draft(&mut admin, json!({"title": "Short", "content": "Tiny post."})).await;
+    publish(&app, &mut admin, short, "published").await;
+    assert_eq!(app.user().get("/api/post/short").await.body["summary"], "Tiny post.", "short texts are their own summary");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(admin.post("/_fn/previewSummary", json!({"content": LONG})).await.body["summary"], "An AI summary.");
+
+    let (url, calls) = mock_ai(true).await;
+    let vars = [
+        ("FLINT_WORKFLOW_WORKERS", "0"),
+        ("FLINT_AI_BASE_URL", url.as_str()),
+        ("FLINT_AI_API_KEY", "test-key"),
+        ("FLINT_AI_MODEL", "test-model"),
+    ];
+    let app = TestApp::spawn_with(backend, &vars).await;
+    let mut admin = app.admin().await;
+    let id = draft(&mut admin, json!({"title": "Down", "content": LONG})).await;
+    publish(&app, &mut admin, id, "published").await;
+    for wait in [5, 10, 20] {
+        assert_eq!(app.user().get("/api/post/down").await.status, StatusCode::NOT_FOUND, "not published while retrying");
+        app.clock.advance(Duration::from_secs(wait));
+        app.state.workflows.run_due().await.unwrap();
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 4, "1 attempt + the spec's 3 retries");
+    let summary = app.user().get("/api/post/down").await.body["summary"].as_str().unwrap().to_owned();
+    assert!(summary.starts_with("A first paragraph that is long enough"), "the extractive fallback: {summary}");
+    let preview = admin.post("/_fn/previewSummary", json!({"content": LONG})).await;
+    assert!(preview.body["summary"].as_str().unwrap().starts_with("A first paragraph"));
+}
+
+async fn related_posts_rank_by_shared_tags_and_pins_are_listed(backend: Backend) {
+    let app = quiet(backend).await;
+    let mut admin = app.admin().await;
+    let mut tags = Vec::new();
+    for name in ["a", "b", "c"] {
+        tags.push(admin.post("/_fn/createTag", json!({"name": name})).await.body["id"].as_i64().unwrap());
+    }
+    let posts = [
+        ("Main", vec![0, 1, 2]),
+        ("Two Shared", vec![0, 1]),
+        ("One Shared", vec![2]),
+        ("None Shared", vec![]),
+        ("Draft Shared", vec![0, 1, 2]),
+    ];
+    let mut ids = Vec::new();
+    for (title, tag_idx) in &posts {
+        let id = draft(&mut admin, json!({"title": title, "content": "x"})).await;
+        let tag_ids: Vec<i64> = tag_idx.iter().map(|i| tags[*i]).collect();
+        admin.post("/_fn/setPostTags", json!({"postId": id, "tagIds": tag_ids})).await;
+        if *title != "Draft Shared" {
+            publish(&app, &mut admin, id, "published").await;
+        }
+        ids.push(id);
+    }
+    let mut reader = app.user();
+    let related = reader.get("/api/post/main/related?limit=5").await;
+    let titles: Vec<&str> = related.body.as_array().unwrap().iter().map(|p| p["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Two Shared", "One Shared"], "ranked by shared tags; drafts and unrelated posts excluded");
+    assert_eq!(reader.get("/_fn/getRelatedPosts?slug=main&limit=1").await.body.as_array().unwrap().len(), 1);
+    assert_eq!(reader.get("/api/post/nothing/related").await.body, json!([]));
+
+    assert_eq!(reader.get("/_fn/getPinnedPosts").await.body, json!([]));
+    let pin_at = flint::platform::clock::to_rfc3339(app.clock.now_ms());
+    admin.post("/_fn/updatePost", json!({"id": ids[2], "data": {"pinnedAt": pin_at}})).await;
+    publish(&app, &mut admin, ids[2], "published").await;
+    let pinned = reader.get("/_fn/getPinnedPosts").await;
+    assert_eq!(pinned.body[0]["title"], "One Shared");
+    let unpinned: Vec<String> = list_slugs(&mut reader, "?excludePinned=true").await;
+    assert!(!unpinned.contains(&"one-shared".to_owned()));
+    assert_eq!(reader.get("/_fn/getPopularPosts?limit=2").await.body.as_array().unwrap().len(), 2);
 }

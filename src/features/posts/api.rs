@@ -198,8 +198,8 @@ async fn delete(ctx: AdminCtx, ValidJson(input): ValidJson<IdInput>) -> Result<J
     Ok(Json(Success { success: true }))
 }
 
-async fn preview_summary(_: AdminCtx, ValidJson(input): ValidJson<PreviewSummaryInput>) -> Json<SummaryOutput> {
-    Json(SummaryOutput { summary: service::preview_summary(&input.content) })
+async fn preview_summary(ctx: AdminCtx, ValidJson(input): ValidJson<PreviewSummaryInput>) -> Json<SummaryOutput> {
+    Json(SummaryOutput { summary: service::preview_summary(&ctx.app, &input.content).await })
 }
 
 async fn publish(ctx: AdminCtx, ValidJson(input): ValidJson<PublishInput>) -> Result<Json<PublishOutput>, AppError> {

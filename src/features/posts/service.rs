@@ -320,9 +320,34 @@ pub async fn find_by_slug_admin(ctx: &AdminCtx, slug: &str) -> Result<PostWithTo
     Ok(PostWithToc { post: with_tags(&ctx.app, row).await?, toc })
 }
 
-/// The summary publishing would give this content (no AI configured: extractive).
-pub fn preview_summary(markdown: &str) -> String {
+/// Summaries shorter texts do not need: they are shown whole.
+const SUMMARISE_FROM_CHARS: usize = 100;
+
+/// The first sentences of the content, up to 200 characters.
+pub fn extractive_summary(markdown: &str) -> String {
     content::extractive_summary(&content::render(markdown).plain_text, 200)
+}
+
+/// A summary of the content: the AI endpoint's when configured and the text
+/// is long enough to need one (its errors are returned for the caller to
+/// retry or fall back), else the extractive one.
+pub async fn generated_summary(app: &AppState, markdown: &str) -> Result<String> {
+    let text = content::render(markdown).plain_text;
+    match &app.ai {
+        Some(ai) if text.chars().count() >= SUMMARISE_FROM_CHARS => Ok(ai.summarize(&text).await?),
+        _ => Ok(content::extractive_summary(&text, 200)),
+    }
+}
+
+/// What publishing would generate; an AI failure falls back to the extractive summary.
+pub async fn preview_summary(app: &AppState, markdown: &str) -> String {
+    match generated_summary(app, markdown).await {
+        Ok(summary) => summary,
+        Err(error) => {
+            tracing::warn!(%error, "AI summary failed; previewing the extractive one");
+            extractive_summary(markdown)
+        }
+    }
 }
 
 /// Publishes or unpublishes a post through the pipeline: sets the status
@@ -392,13 +417,16 @@ async fn editable_tag_ids(app: &AppState, post_id: i64) -> Result<Vec<i64>> {
     Ok(tags::service::tags_of(app, &[post_id]).await?.remove(&post_id).unwrap_or_default().iter().map(|t| t.id).collect())
 }
 
-/// The summary readers get: the author's, else one made from the content.
-pub async fn summary_for_publishing(app: &AppState, post_id: i64) -> Result<String> {
+/// The summary readers get: the author's, else a generated one (stored on
+/// the post, without counting as an edit). With `ai: false` the extractive
+/// summary is used (the fallback after the AI endpoint kept failing).
+pub async fn summary_for_publishing(app: &AppState, post_id: i64, ai: bool) -> Result<String> {
     let post = data::find(&app.db, post_id).await?.ok_or(PostError::NotFound)?;
     if let Some(summary) = post.summary.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         return Ok(summary.to_owned());
     }
-    let summary = preview_summary(post.content.as_deref().unwrap_or_default());
+    let markdown = post.content.as_deref().unwrap_or_default();
+    let summary = if ai { generated_summary(app, markdown).await? } else { extractive_summary(markdown) };
     data::set_generated_summary(&app.db, post_id, &summary).await?;
     Ok(summary)
 }

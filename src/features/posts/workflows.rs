@@ -41,9 +41,16 @@ impl Workflow for PostProcess {
         if !step.run("check sync status", RetryPolicy::default(), || service::needs_publishing(&app, id)).await? {
             return Ok("unchanged");
         }
-        // The spec's retries for summaries (an AI endpoint may be flaky).
+        // The spec's retries for summaries (an AI endpoint may be flaky);
+        // when they run out, the extractive summary is used instead.
         let summary_retry = RetryPolicy::new(3, Duration::from_secs(5), Backoff::Exponential);
-        let summary = step.run("generate summary", summary_retry, || service::summary_for_publishing(&app, id)).await?;
+        let summary = match step.run("generate summary", summary_retry, || service::summary_for_publishing(&app, id, true)).await {
+            Ok(summary) => summary,
+            Err(failed) => {
+                tracing::warn!(post_id = id, error = %failed.error, "summary generation failed; using the extractive summary");
+                step.run("extractive summary", RetryPolicy::default(), || service::summary_for_publishing(&app, id, false)).await?
+            }
+        };
         let built =
             step.run("build public snapshot", RetryPolicy::default(), || service::build_public_snapshot(&app, id, &summary)).await?;
         Ok(if built { "published" } else { "not published any more" })
