@@ -44,6 +44,11 @@ enum Command {
         #[command(subcommand)]
         command: WorkflowCommand,
     },
+    /// Development: add realistic published posts (Markdown, English and Chinese, 20 tags).
+    Seed {
+        #[arg(long, default_value_t = 1000)]
+        posts: usize,
+    },
     /// Print the effective configuration (secrets masked) and exit.
     CheckConfig,
 }
@@ -156,6 +161,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::User { command } => user(command, config).await,
         Command::Workflow { command } => workflow(command, config).await,
+        Command::Seed { posts } => {
+            let state = app::services(config, app::Parts::standard()).await?;
+            let started = std::time::Instant::now();
+            let result = crate::features::posts::seed::seed(&state, posts).await.map_err(anyhow::Error::from);
+            state.db.close().await;
+            let made = result?;
+            print_stdout(&format!("seeded {made} published posts in {:.1} s\n", started.elapsed().as_secs_f64()));
+            Ok(())
+        }
     }
 }
 

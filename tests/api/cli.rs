@@ -132,3 +132,24 @@ async fn user_commands(backend: Backend) {
     assert!(demote.status.success(), "{}", text(&demote.stderr));
     assert_eq!(owner.get("/_fn/listUsers").await.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_creates_published_posts() {
+    let database = TestDatabase::create(&Backend::Sqlite).await;
+    let seeded = flint(&["seed", "--posts", "30"], &[("DATABASE_URL", database.url.as_str())], None);
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    assert!(text(&seeded.stdout).contains("seeded 30"));
+    let app = TestApp::spawn_on(database, &[]).await;
+    let mut reader = app.user();
+    let page = reader.get("/api/posts?limit=50").await;
+    let items = page.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 30);
+    // 2-3 tags are drawn per post; a repeated draw leaves 1.
+    assert!(items.iter().all(|p| (1..=3).contains(&p["tags"].as_array().unwrap().len())), "{}", page.text);
+    assert!(items.iter().any(|p| p["title"].as_str().unwrap().contains('篇')), "Chinese posts too");
+    let slug = items[0]["slug"].as_str().unwrap();
+    let detail = reader.get(&format!("/api/post/{slug}")).await;
+    assert!(detail.body["contentHtml"].as_str().unwrap().contains("<h2"));
+    assert!(!detail.body["toc"].as_array().unwrap().is_empty());
+    assert!(!reader.get("/api/tags").await.body.as_array().unwrap().is_empty());
+}

@@ -10,5 +10,6 @@
 pub mod api;
 pub mod data;
 pub mod schema;
+pub mod seed;
 pub mod service;
 pub mod workflows;

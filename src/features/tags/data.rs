@@ -17,6 +17,10 @@ pub async fn find(db: &Db, id: i64) -> sqlx::Result<Option<Tag>> {
     on_read!(db, |pool| sqlx::query_as::<_, Tag>("SELECT id, name, created_at FROM tags WHERE id = $1").bind(id).fetch_optional(pool))
 }
 
+pub async fn find_by_name(db: &Db, name: &str) -> sqlx::Result<Option<Tag>> {
+    on_read!(db, |pool| sqlx::query_as::<_, Tag>("SELECT id, name, created_at FROM tags WHERE name = $1").bind(name).fetch_optional(pool))
+}
+
 pub async fn rename(db: &Db, id: i64, name: &str) -> sqlx::Result<Option<Tag>> {
     on_write!(db, |pool| sqlx::query_as::<_, Tag>("UPDATE tags SET name = $2 WHERE id = $1 RETURNING id, name, created_at")
         .bind(id)

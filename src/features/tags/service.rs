@@ -104,6 +104,23 @@ pub async fn set_post_tags(ctx: &AdminCtx, input: &SetPostTagsInput) -> Result<V
     Ok(data::of_post(&ctx.app.db, input.post_id).await?)
 }
 
+/// The id of the tag named `name`, created when missing (seeding, imports).
+pub async fn ensure_tag(app: &AppState, name: &str) -> Result<i64> {
+    match data::insert(&app.db, name, app.clock.now_ms()).await {
+        Ok(tag) => Ok(tag.id),
+        Err(error) if is_unique_violation(&error) => {
+            let existing = data::find_by_name(&app.db, name).await?.ok_or_else(|| anyhow::anyhow!("tag {name} vanished"))?;
+            Ok(existing.id)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Replaces a post's tags without scheduling a revision (seeding, imports).
+pub async fn replace_post_tags(app: &AppState, post_id: i64, tag_ids: &[i64]) -> Result<()> {
+    if data::set_post_tags(&app.db, post_id, tag_ids, app.clock.now_ms()).await? { Ok(()) } else { Err(TagError::PostNotFound) }
+}
+
 pub async fn tags_of_post(app: &AppState, post_id: i64) -> Result<Vec<Tag>> {
     Ok(data::of_post(&app.db, post_id).await?)
 }

@@ -1,0 +1,231 @@
+//! `flint seed`: realistic published posts for manual testing and
+//! benchmarks — a few KB of Markdown each (headings, lists, code blocks,
+//! links), English and Chinese, 2-3 of 20 tags, dates spread over the past
+//! years. Goes through the same snapshot builder as publishing, then
+//! invalidates the public caches once.
+
+use crate::features::tags;
+use crate::platform::state::AppState;
+
+use super::data::{self, PostChanges, UpdateOutcome};
+use super::schema::{POSTS_DETAIL, POSTS_LIST, PostStatus};
+use super::service::{self, PostError};
+
+const TAGS: [&str; 20] = [
+    "rust",
+    "databases",
+    "performance",
+    "web",
+    "devops",
+    "linux",
+    "security",
+    "testing",
+    "design",
+    "career",
+    "编程",
+    "数据库",
+    "性能",
+    "前端",
+    "运维",
+    "读书",
+    "随笔",
+    "安全",
+    "架构",
+    "工具",
+];
+
+const EN_WORDS: [&str; 40] = [
+    "system",
+    "latency",
+    "cache",
+    "query",
+    "index",
+    "thread",
+    "memory",
+    "request",
+    "server",
+    "client",
+    "buffer",
+    "socket",
+    "schema",
+    "migration",
+    "replica",
+    "benchmark",
+    "compiler",
+    "pointer",
+    "lifetime",
+    "trait",
+    "async",
+    "runtime",
+    "kernel",
+    "packet",
+    "queue",
+    "worker",
+    "lease",
+    "snapshot",
+    "journal",
+    "commit",
+    "rollback",
+    "deploy",
+    "config",
+    "metric",
+    "trace",
+    "span",
+    "budget",
+    "error",
+    "retry",
+    "backoff",
+];
+
+const ZH_PHRASES: [&str; 16] = [
+    "我们需要",
+    "性能优化",
+    "数据库索引",
+    "缓存失效",
+    "并发请求",
+    "内存分配",
+    "测试覆盖",
+    "部署流程",
+    "日志记录",
+    "错误处理",
+    "重试策略",
+    "系统设计",
+    "代码审查",
+    "用户体验",
+    "网络延迟",
+    "可观测性",
+];
+
+/// A tiny deterministic generator (xorshift64*), so a seed is reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+fn english_sentence(rng: &mut Rng) -> String {
+    let words: Vec<&str> = (0..8 + rng.below(10)).map(|_| rng.pick(&EN_WORDS)).collect();
+    let mut sentence = words.join(" ");
+    sentence[..1].make_ascii_uppercase();
+    sentence + "."
+}
+
+fn chinese_sentence(rng: &mut Rng) -> String {
+    let phrases: Vec<&str> = (0..4 + rng.below(5)).map(|_| rng.pick(&ZH_PHRASES)).collect();
+    phrases.join("，") + "。"
+}
+
+fn paragraph(rng: &mut Rng, chinese: bool) -> String {
+    (0..3 + rng.below(4)).map(|_| if chinese { chinese_sentence(rng) } else { english_sentence(rng) }).collect::<Vec<_>>().join(" ")
+}
+
+/// `(title, markdown)` of post `n`.
+fn post(rng: &mut Rng, n: usize) -> (String, String) {
+    let chinese = n % 3 == 2;
+    let title = if chinese {
+        format!("{}与{}（第 {n} 篇）", rng.pick(&ZH_PHRASES), rng.pick(&ZH_PHRASES))
+    } else {
+        format!("Notes on {} and {} #{n}", rng.pick(&EN_WORDS), rng.pick(&EN_WORDS))
+    };
+    let mut md = String::new();
+    for section in 0..3 + rng.below(2) {
+        let heading =
+            if chinese { rng.pick(&ZH_PHRASES).to_owned() } else { format!("The {} {}", rng.pick(&EN_WORDS), rng.pick(&EN_WORDS)) };
+        md.push_str(&format!("## {heading} {section}\n\n{}\n\n", paragraph(rng, chinese)));
+        match rng.below(3) {
+            0 => {
+                for _ in 0..3 + rng.below(3) {
+                    md.push_str(&format!(
+                        "- **{}**: {}\n",
+                        rng.pick(&EN_WORDS),
+                        if chinese { chinese_sentence(rng) } else { english_sentence(rng) }
+                    ));
+                }
+                md.push('\n');
+            }
+            1 => md.push_str(&format!(
+                "```rust\nfn {}(input: &[u8]) -> usize {{\n    // {}\n    input.iter().filter(|b| **b > {}).count()\n}}\n```\n\n",
+                rng.pick(&EN_WORDS),
+                english_sentence(rng),
+                rng.below(255)
+            )),
+            _ => md.push_str(&format!(
+                "> {}\n\nSee [the docs](https://example.com/{}) for more.\n\n",
+                paragraph(rng, chinese),
+                rng.pick(&EN_WORDS)
+            )),
+        }
+        md.push_str(&paragraph(rng, chinese));
+        md.push_str("\n\n");
+    }
+    (title, md)
+}
+
+/// Creates `count` published posts; returns how many were made.
+pub async fn seed(app: &AppState, count: usize) -> Result<usize, PostError> {
+    let mut tag_ids = Vec::new();
+    for name in TAGS {
+        tag_ids.push(tags::service::ensure_tag(app, name).await?);
+    }
+    let mut rng = Rng(0x5EED_F11A_u64 ^ count as u64);
+    let now = app.clock.now_ms();
+    for n in 0..count {
+        let (title, content) = post(&mut rng, n);
+        let slug = service::generate_slug(app, &title, None).await?;
+        let id = data::insert_empty(&app.db, &slug, now).await?;
+        // Spread over about three years, newest last.
+        let published_at = now - ((count - n) as i64) * 86_400_000 * 3 * 365 / count.max(1) as i64;
+        let changes = PostChanges {
+            title: Some(&title),
+            content: Some(Some(&content)),
+            status: Some(PostStatus::Published),
+            published_at: Some(Some(published_at)),
+            ..Default::default()
+        };
+        if let UpdateOutcome::Missing | UpdateOutcome::Stale = data::update(&app.db, id, &changes, None, now).await? {
+            return Err(PostError::NotFound);
+        }
+        let mut chosen: Vec<i64> = (0..2 + rng.below(2)).map(|_| tag_ids[rng.below(tag_ids.len())]).collect();
+        chosen.sort_unstable();
+        chosen.dedup();
+        tags::service::replace_post_tags(app, id, &chosen).await?;
+        let summary = service::summary_for_publishing(app, id, false).await?;
+        service::build_public_snapshot(app, id, &summary).await?;
+        if (n + 1) % 500 == 0 {
+            tracing::info!(done = n + 1, count, "seeding posts");
+        }
+    }
+    for namespace in [POSTS_LIST, POSTS_DETAIL] {
+        app.cache.bump_version(namespace).await.map_err(|e| PostError::Internal(anyhow::Error::new(e)))?;
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn posts_are_a_few_kilobytes_and_reproducible() {
+        let mut a = Rng(7);
+        let mut b = Rng(7);
+        let (title, md) = post(&mut a, 1);
+        assert_eq!(post(&mut b, 1), (title.clone(), md.clone()));
+        assert!(md.len() > 1_000 && md.contains("## "), "{md}");
+        let (zh_title, zh) = post(&mut a, 2);
+        assert!(zh_title.contains('篇') && zh.contains('。'));
+    }
+}
