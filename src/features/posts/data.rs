@@ -10,6 +10,15 @@ const POST_COLUMNS: &str = "id, title, slug, summary, content, category, visibil
 const PUBLIC_COLUMNS: &str =
     "pp.post_id AS id, pp.slug, pp.title, pp.summary, pp.category, pp.read_time_in_minutes, pp.published_at, pp.pinned_at, pp.updated_at";
 
+/// The visibility rule, the one definition every public read uses (lists,
+/// related, pinned, tag counts; later feeds, search, sitemap): a post is
+/// listed when its snapshot (which exists only for published posts) is
+/// `public` and dated no later than now. Bind now as `$1`, alias the
+/// snapshot `pp`.
+pub const LISTED: &str = "pp.visibility = 'public' AND pp.published_at <= $1";
+/// Readers may open a post by slug (listed or unlisted) from its date on.
+pub const REACHABLE: &str = "pp.published_at <= $1";
+
 fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(text)
 }
@@ -274,7 +283,7 @@ pub async fn list_public(db: &Db, page: &PublicPage<'_>) -> sqlx::Result<Vec<Pub
     let (after_published, after_id) = page.after.unzip();
     on_read!(db, |pool| sqlx::query_as::<_, PublicPostRow>(sql(format!(
         "SELECT {PUBLIC_COLUMNS} FROM public_posts pp
-         WHERE pp.visibility = 'public' AND pp.published_at <= $1
+         WHERE {LISTED}
            AND ($2 IS NULL OR EXISTS (SELECT 1 FROM public_post_tags ppt JOIN tags t ON t.id = ppt.tag_id
                                       WHERE ppt.post_id = pp.post_id AND t.name = $2))
            AND ($3 IS NULL OR pp.category = $3)
@@ -303,10 +312,10 @@ pub async fn public_published_at(db: &Db, post_id: i64) -> sqlx::Result<Option<M
 /// A post readers may open by slug (listed or unlisted) at `now`.
 pub async fn find_public_by_slug(db: &Db, slug: &str, now: Millis) -> sqlx::Result<Option<PublicDetailRow>> {
     on_read!(db, |pool| sqlx::query_as::<_, PublicDetailRow>(sql(format!(
-        "SELECT {PUBLIC_COLUMNS}, pp.content_html, pp.toc_json FROM public_posts pp WHERE pp.slug = $1 AND pp.published_at <= $2"
+        "SELECT {PUBLIC_COLUMNS}, pp.content_html, pp.toc_json FROM public_posts pp WHERE {REACHABLE} AND pp.slug = $2"
     )))
-    .bind(slug)
     .bind(now)
+    .bind(slug)
     .fetch_optional(pool))
 }
 
@@ -316,11 +325,7 @@ pub async fn public_by_ids(db: &Db, ids: &[i64], now: Millis) -> sqlx::Result<Ve
         return Ok(Vec::new());
     }
     let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
-    let text = format!(
-        "SELECT {PUBLIC_COLUMNS} FROM public_posts pp
-         WHERE pp.visibility = 'public' AND pp.published_at <= $1 AND pp.post_id IN ({})",
-        placeholders.join(", ")
-    );
+    let text = format!("SELECT {PUBLIC_COLUMNS} FROM public_posts pp WHERE {LISTED} AND pp.post_id IN ({})", placeholders.join(", "));
     on_read!(db, |pool| {
         let mut query = sqlx::query_as::<_, PublicPostRow>(sql(text.clone())).bind(now);
         for id in ids {
@@ -332,18 +337,18 @@ pub async fn public_by_ids(db: &Db, ids: &[i64], now: Millis) -> sqlx::Result<Ve
 
 /// Listed posts sharing tags with the post at `slug`, most shared tags first.
 pub async fn related_ids(db: &Db, slug: &str, now: Millis, limit: i64) -> sqlx::Result<Vec<i64>> {
-    on_read!(db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT other.post_id FROM public_posts me
+    on_read!(db, |pool| sqlx::query_scalar::<_, i64>(sql(format!(
+        "SELECT pp.post_id FROM public_posts me
          JOIN public_post_tags mine ON mine.post_id = me.post_id
          JOIN public_post_tags theirs ON theirs.tag_id = mine.tag_id AND theirs.post_id <> me.post_id
-         JOIN public_posts other ON other.post_id = theirs.post_id
-         WHERE me.slug = $1 AND other.visibility = 'public' AND other.published_at <= $2
-         GROUP BY other.post_id, other.published_at
-         ORDER BY COUNT(*) DESC, other.published_at DESC, other.post_id DESC
+         JOIN public_posts pp ON pp.post_id = theirs.post_id
+         WHERE me.slug = $2 AND {LISTED}
+         GROUP BY pp.post_id, pp.published_at
+         ORDER BY COUNT(*) DESC, pp.published_at DESC, pp.post_id DESC
          LIMIT $3"
-    )
-    .bind(slug)
+    )))
     .bind(now)
+    .bind(slug)
     .bind(limit)
     .fetch_all(pool))
 }
@@ -352,7 +357,7 @@ pub async fn related_ids(db: &Db, slug: &str, now: Millis, limit: i64) -> sqlx::
 pub async fn pinned_public(db: &Db, now: Millis) -> sqlx::Result<Vec<PublicPostRow>> {
     on_read!(db, |pool| sqlx::query_as::<_, PublicPostRow>(sql(format!(
         "SELECT {PUBLIC_COLUMNS} FROM public_posts pp
-         WHERE pp.visibility = 'public' AND pp.published_at <= $1 AND pp.pinned_at IS NOT NULL
+         WHERE {LISTED} AND pp.pinned_at IS NOT NULL
          ORDER BY pp.pinned_at DESC, pp.post_id DESC"
     )))
     .bind(now)

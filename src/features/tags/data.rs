@@ -5,6 +5,7 @@ use crate::platform::db::Db;
 use crate::{execute, execute_tx, on_read, on_write};
 
 use super::schema::{SortDir, Tag, TagRef, TagSort, TagWithCount};
+use crate::features::posts::data::LISTED;
 
 pub async fn insert(db: &Db, name: &str, now: Millis) -> sqlx::Result<Tag> {
     on_write!(db, |pool| sqlx::query_as::<_, Tag>("INSERT INTO tags (name, created_at) VALUES ($1, $2) RETURNING id, name, created_at")
@@ -43,10 +44,11 @@ pub async fn list_with_counts(db: &Db, public_only: bool, now: Millis, sort: Tag
         (TagSort::PostCount, SortDir::Desc) => "post_count DESC, t.name ASC",
     };
     let count = if public_only {
-        "(SELECT COUNT(*) FROM public_post_tags ppt JOIN public_posts pp ON pp.post_id = ppt.post_id
-          WHERE ppt.tag_id = t.id AND pp.visibility = 'public' AND pp.published_at <= $1)"
+        format!(
+            "(SELECT COUNT(*) FROM public_post_tags ppt JOIN public_posts pp ON pp.post_id = ppt.post_id WHERE ppt.tag_id = t.id AND {LISTED})"
+        )
     } else {
-        "(SELECT COUNT(*) FROM post_tags pt WHERE pt.tag_id = t.id)"
+        "(SELECT COUNT(*) FROM post_tags pt WHERE pt.tag_id = t.id)".to_owned()
     };
     let sql = format!("SELECT t.id, t.name, t.created_at, {count} AS post_count FROM tags t ORDER BY {order}");
     on_read!(db, |pool| {
@@ -56,17 +58,17 @@ pub async fn list_with_counts(db: &Db, public_only: bool, now: Millis, sort: Tag
     })
 }
 
-/// Tags of visible public posts, most used first (the public tag cloud).
+/// Tags of listed posts, most used first (the public tag cloud).
 pub async fn list_public(db: &Db, now: Millis) -> sqlx::Result<Vec<TagWithCount>> {
-    on_read!(db, |pool| sqlx::query_as::<_, TagWithCount>(
+    on_read!(db, |pool| sqlx::query_as::<_, TagWithCount>(sqlx::AssertSqlSafe(format!(
         "SELECT t.id, t.name, t.created_at, COUNT(*) AS post_count
          FROM tags t
          JOIN public_post_tags ppt ON ppt.tag_id = t.id
          JOIN public_posts pp ON pp.post_id = ppt.post_id
-         WHERE pp.visibility = 'public' AND pp.published_at <= $1
+         WHERE {LISTED}
          GROUP BY t.id, t.name, t.created_at
          ORDER BY post_count DESC, t.name ASC"
-    )
+    )))
     .bind(now)
     .fetch_all(pool))
 }
