@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod posts;
 pub mod revisions;
+pub mod site;
 pub mod system;
 pub mod tags;
 pub mod workflows;
@@ -22,6 +23,7 @@ pub fn routes() -> Routes {
         .merge(posts::api::routes())
         .merge(tags::api::routes())
         .merge(revisions::api::routes())
+        .merge(site::api::routes())
 }
 
 /// Every feature's durable workflows.

@@ -121,6 +121,15 @@ pub enum DatabaseKind {
     Postgres,
 }
 
+/// The blog's identity in feeds and the manifest (until site settings exist).
+#[derive(Clone, Debug)]
+pub struct SiteConfig {
+    pub title: String,
+    pub description: String,
+    pub author: String,
+    pub feed_limit: u32,
+}
+
 /// The OpenAI-compatible endpoint for summaries.
 #[derive(Clone)]
 pub struct AiConfig {
@@ -145,6 +154,7 @@ pub struct Config {
     pub workflow_lease: Duration,
     pub workflow_retention: Duration,
     pub ai: Option<AiConfig>,
+    pub site: SiteConfig,
     pub admin_email: Option<String>,
     pub secret_key: Option<SecretString>,
     pub trusted_proxies: Vec<IpNet>,
@@ -276,6 +286,19 @@ impl Config {
                 None
             }
         };
+        let site_text = |max: usize| {
+            move |v: &str| {
+                if v.chars().count() > max || v.chars().any(char::is_control) {
+                    Err(format!("must be at most {max} characters without control characters"))
+                } else {
+                    Ok(v.to_owned())
+                }
+            }
+        };
+        let site_title = reader.parse("FLINT_SITE_TITLE", "flint", site_text(100));
+        let site_description = reader.parse("FLINT_SITE_DESCRIPTION", "", site_text(500));
+        let site_author = reader.parse("FLINT_SITE_AUTHOR", "", site_text(100));
+        let feed_limit = reader.parse("FLINT_FEED_LIMIT", "50", |v| parse_in_range(v, 1, 500));
         let log_format = reader.parse("FLINT_LOG_FORMAT", "pretty", |v| match v {
             "pretty" => Ok(LogFormat::Pretty),
             "json" => Ok(LogFormat::Json),
@@ -311,6 +334,16 @@ impl Config {
             workflow_lease: value(workflow_lease),
             workflow_retention: value(workflow_retention),
             ai,
+            site: {
+                let title = value(site_title);
+                let author = value(site_author);
+                SiteConfig {
+                    author: if author.is_empty() { title.clone() } else { author },
+                    title,
+                    description: value(site_description),
+                    feed_limit: value(feed_limit),
+                }
+            },
             admin_email,
             secret_key,
             trusted_proxies: value(trusted_proxies),

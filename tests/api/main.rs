@@ -11,4 +11,5 @@ mod platform;
 mod posts;
 mod rate_limit;
 mod revisions;
+mod site;
 pub mod workflow;

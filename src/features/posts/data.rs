@@ -363,3 +363,32 @@ pub async fn pinned_public(db: &Db, now: Millis) -> sqlx::Result<Vec<PublicPostR
     .bind(now)
     .fetch_all(pool))
 }
+
+/// The newest listed posts with their HTML (feeds).
+pub async fn newest_with_content(db: &Db, now: Millis, limit: i64) -> sqlx::Result<Vec<PublicDetailRow>> {
+    on_read!(db, |pool| sqlx::query_as::<_, PublicDetailRow>(sql(format!(
+        "SELECT {PUBLIC_COLUMNS}, pp.content_html, pp.toc_json FROM public_posts pp WHERE {LISTED}
+         ORDER BY pp.published_at DESC, pp.post_id DESC LIMIT $2"
+    )))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(pool))
+}
+
+/// `(slug, updated_at)` of listed posts, newest first, a page at a time (sitemaps).
+pub async fn listed_slugs(db: &Db, now: Millis, offset: i64, limit: i64) -> sqlx::Result<Vec<(String, Millis)>> {
+    on_read!(db, |pool| sqlx::query_as::<_, (String, i64)>(sql(format!(
+        "SELECT pp.slug, pp.updated_at FROM public_posts pp WHERE {LISTED}
+         ORDER BY pp.published_at DESC, pp.post_id DESC LIMIT $2 OFFSET $3"
+    )))
+    .bind(now)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool))
+}
+
+pub async fn count_listed(db: &Db, now: Millis) -> sqlx::Result<i64> {
+    on_read!(db, |pool| sqlx::query_scalar::<_, i64>(sql(format!("SELECT COUNT(*) FROM public_posts pp WHERE {LISTED}")))
+        .bind(now)
+        .fetch_one(pool))
+}

@@ -177,6 +177,30 @@ pub async fn popular(ctx: &DbCtx, limit: u32) -> Result<Vec<PublicPostItem>> {
     Ok(items.unwrap_or_default())
 }
 
+/// The newest listed posts with their HTML, for feeds (not cached here:
+/// the feeds cache their finished documents).
+pub async fn newest_for_feeds(app: &AppState, limit: u32) -> Result<Vec<PublicPostDetail>> {
+    let rows = data::newest_with_content(&app.db, app.clock.now_ms(), i64::from(limit)).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.item.id).collect();
+    let mut tags = tags::service::public_tags_of(app, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let t = tags.remove(&row.item.id).unwrap_or_default();
+            PublicPostDetail { toc: Vec::new(), content_html: row.content_html, item: PublicPostItem::from_row(row.item, t) }
+        })
+        .collect())
+}
+
+/// `(slug, updatedAt)` of listed posts, newest first, for sitemaps.
+pub async fn listed_slugs(app: &AppState, offset: u64, limit: u64) -> Result<Vec<(String, Millis)>> {
+    Ok(data::listed_slugs(&app.db, app.clock.now_ms(), offset as i64, limit as i64).await?)
+}
+
+pub async fn count_listed(app: &AppState) -> Result<u64> {
+    Ok(data::count_listed(&app.db, app.clock.now_ms()).await?.max(0) as u64)
+}
+
 // ---- writing (admin) -----------------------------------------------------
 
 /// A free slug for `title`: its slug form (`untitled` when empty), with

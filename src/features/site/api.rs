@@ -1,0 +1,78 @@
+//! Site document routes: GET (and HEAD, answered by the GET handlers
+//! without a body) with the original's content types and cache headers.
+
+use axum::extract::Path;
+use axum::http::{HeaderValue, Method, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::platform::cache::CachedBody;
+use crate::platform::http::{AppError, CachePolicy, DbCtx, Endpoint, Routes};
+
+use super::service::{self, Feed};
+
+const HOURLY: &str = "public, max-age=3600, s-maxage=3600";
+const DAILY: &str = "public, max-age=86400, s-maxage=86400";
+
+pub fn routes() -> Routes {
+    let document = |path: &str, name: &'static str, summary: &'static str| {
+        Endpoint::rest(Method::GET, path, name).tag("site").summary(summary).cache(CachePolicy::Public)
+    };
+    Routes::new()
+        .route(document("/rss.xml", "rssFeed", "RSS 2.0 feed of the newest public posts").handler(rss))
+        .route(document("/atom.xml", "atomFeed", "Atom 1.0 feed of the newest public posts").handler(atom))
+        .route(document("/feed.json", "jsonFeed", "JSON Feed 1.1 of the newest public posts").handler(json_feed))
+        .route(document("/sitemap.xml", "sitemap", "Sitemap of every public page (an index of parts beyond 50,000 URLs)").handler(sitemap))
+        .route(document("/sitemap/{part}", "sitemapPart", "Part n of a sitemap index, as /sitemap/<n>.xml").handler(sitemap_part))
+        .route(document("/robots.txt", "robots", "Crawler rules").handler(robots))
+        .route(document("/site.webmanifest", "webManifest", "Web app manifest").handler(manifest))
+}
+
+fn send(content_type: &'static str, cache_control: &'static str, body: CachedBody) -> Response {
+    let mut response = body.body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
+    if let Ok(etag) = HeaderValue::from_str(&body.etag) {
+        headers.insert(header::ETAG, etag);
+    }
+    response
+}
+
+fn text(content_type: &'static str, cache_control: &'static str, text: String) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, cache_control)], text).into_response()
+}
+
+async fn rss(ctx: DbCtx) -> Result<Response, AppError> {
+    Ok(send("application/rss+xml; charset=utf-8", HOURLY, service::feed(&ctx, Feed::Rss).await?))
+}
+
+async fn atom(ctx: DbCtx) -> Result<Response, AppError> {
+    Ok(send("application/atom+xml; charset=utf-8", HOURLY, service::feed(&ctx, Feed::Atom).await?))
+}
+
+async fn json_feed(ctx: DbCtx) -> Result<Response, AppError> {
+    Ok(send("application/feed+json; charset=utf-8", HOURLY, service::feed(&ctx, Feed::Json).await?))
+}
+
+async fn sitemap(ctx: DbCtx) -> Result<Response, AppError> {
+    Ok(send("application/xml; charset=utf-8", HOURLY, service::sitemap(&ctx).await?))
+}
+
+async fn sitemap_part(ctx: DbCtx, Path(part): Path<String>) -> Result<Response, AppError> {
+    let number = part.strip_suffix(".xml").and_then(|n| n.parse::<u64>().ok());
+    let document = match number {
+        Some(n) => service::sitemap_part(&ctx, n).await?,
+        None => None,
+    };
+    document
+        .map(|body| send("application/xml; charset=utf-8", HOURLY, body))
+        .ok_or_else(|| AppError::not_found("NOT_FOUND", "There is no such sitemap part"))
+}
+
+async fn robots(ctx: DbCtx) -> Response {
+    text("text/plain; charset=utf-8", DAILY, service::robots(&ctx))
+}
+
+async fn manifest(ctx: DbCtx) -> Response {
+    text("application/manifest+json; charset=utf-8", HOURLY, service::manifest(&ctx))
+}

@@ -1,0 +1,123 @@
+//! Builds and caches the site documents. Feeds and sitemaps live in the
+//! `posts:list` namespace, so whatever refreshes the post lists refreshes
+//! them too.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+use crate::features::posts::schema::POSTS_LIST;
+use crate::features::posts::service::{self as posts, PostError};
+use crate::platform::cache::{CachedBody, Key};
+use crate::platform::state::AppState;
+
+use super::render::{self, Links};
+
+/// URLs per sitemap file (the sitemaps.org limit).
+pub const SITEMAP_PART_SIZE: u64 = 50_000;
+/// The fixed URLs every sitemap starts with: home and the posts index.
+const FIXED_URLS: u64 = 2;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Feed {
+    Rss,
+    Atom,
+    Json,
+}
+
+impl Feed {
+    fn name(self) -> &'static str {
+        match self {
+            Feed::Rss => "rss",
+            Feed::Atom => "atom",
+            Feed::Json => "json",
+        }
+    }
+}
+
+fn key(kind: &str, part: u64) -> Key<CachedBody> {
+    Key::body(POSTS_LIST, Duration::from_secs(7 * 86_400)).part("site").part(kind).part(part)
+}
+
+fn body(text: String) -> CachedBody {
+    let etag = format!("W/\"{}\"", hex::encode(&Sha256::digest(text.as_bytes())[..12]));
+    CachedBody { etag, body: Bytes::from(text) }
+}
+
+fn links(app: &AppState) -> Links {
+    Links { base: app.config.base_url.clone() }
+}
+
+async fn cached(
+    app: &AppState,
+    key: Key<CachedBody>,
+    build: impl Future<Output = Result<String, PostError>>,
+) -> Result<CachedBody, PostError> {
+    let document = app.cache.get(&key, || async { build.await.map(|text| Some(body(text))) }).await?;
+    document.ok_or_else(|| PostError::Internal(anyhow::anyhow!("a site document built as nothing")))
+}
+
+pub async fn feed(app: &AppState, kind: Feed) -> Result<CachedBody, PostError> {
+    cached(app, key(kind.name(), 0), async {
+        let site = &app.config.site;
+        let items = posts::newest_for_feeds(app, site.feed_limit).await?;
+        let now = app.clock.now_ms();
+        Ok(match kind {
+            Feed::Rss => render::rss(site, &links(app), &items, now),
+            Feed::Atom => render::atom(site, &links(app), &items, now),
+            Feed::Json => render::json_feed(site, &links(app), &items).to_string(),
+        })
+    })
+    .await
+}
+
+/// `/sitemap.xml`: every URL, or an index of parts when there are more than
+/// one file may hold.
+pub async fn sitemap(app: &AppState) -> Result<CachedBody, PostError> {
+    cached(app, key("sitemap", 0), async {
+        let total = posts::count_listed(app).await? + FIXED_URLS;
+        if total <= SITEMAP_PART_SIZE {
+            return urlset(app, 1).await;
+        }
+        let parts = total.div_ceil(SITEMAP_PART_SIZE);
+        let urls: Vec<String> = (1..=parts).map(|n| links(app).at(&format!("sitemap/{n}.xml"))).collect();
+        let newest = posts::listed_slugs(app, 0, 1).await?.first().map(|(_, at)| *at);
+        Ok(render::sitemap_index(&urls, newest))
+    })
+    .await
+}
+
+/// `/sitemap/<n>.xml`: part `n` (from 1) of a sitemap index; `None` past the end.
+pub async fn sitemap_part(app: &AppState, part: u64) -> Result<Option<CachedBody>, PostError> {
+    let total = posts::count_listed(app).await? + FIXED_URLS;
+    if part == 0 || part > total.div_ceil(SITEMAP_PART_SIZE).max(1) {
+        return Ok(None);
+    }
+    cached(app, key("sitemap-part", part), urlset(app, part)).await.map(Some)
+}
+
+/// The URLs of part `part`: the fixed pages first, then listed posts, newest first.
+async fn urlset(app: &AppState, part: u64) -> Result<String, PostError> {
+    let links = links(app);
+    let start = (part - 1) * SITEMAP_PART_SIZE;
+    let mut entries = Vec::new();
+    if start == 0 {
+        entries.push((links.home(), None, "daily", "1.0"));
+        entries.push((links.at("posts"), None, "weekly", "0.8"));
+    }
+    let offset = start.saturating_sub(FIXED_URLS);
+    let room = SITEMAP_PART_SIZE - entries.len() as u64;
+    for (slug, updated_at) in posts::listed_slugs(app, offset, room).await? {
+        entries.push((links.post(&slug), Some(updated_at), "weekly", "0.7"));
+    }
+    Ok(render::urlset(&entries))
+}
+
+pub fn robots(app: &AppState) -> String {
+    render::robots(&links(app))
+}
+
+pub fn manifest(app: &AppState) -> String {
+    render::manifest(&app.config.site)
+}
