@@ -49,6 +49,8 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         posts: usize,
     },
+    /// Rebuild the search index from the public posts.
+    Reindex,
     /// Print the effective configuration (secrets masked) and exit.
     CheckConfig,
 }
@@ -161,6 +163,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::User { command } => user(command, config).await,
         Command::Workflow { command } => workflow(command, config).await,
+        Command::Reindex => {
+            let state = app::services(config, app::Parts::standard()).await?;
+            let result = crate::features::search::service::rebuild(&state).await.map_err(anyhow::Error::from);
+            state.db.close().await;
+            print_stdout(&format!("indexed {} public posts\n", result?));
+            Ok(())
+        }
         Command::Seed { posts } => {
             let state = app::services(config, app::Parts::standard()).await?;
             let started = std::time::Instant::now();

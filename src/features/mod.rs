@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod posts;
 pub mod revisions;
+pub mod search;
 pub mod site;
 pub mod system;
 pub mod tags;
@@ -24,6 +25,7 @@ pub fn routes() -> Routes {
         .merge(tags::api::routes())
         .merge(revisions::api::routes())
         .merge(site::api::routes())
+        .merge(search::api::routes())
 }
 
 /// Every feature's durable workflows.

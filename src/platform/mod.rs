@@ -11,6 +11,7 @@ pub mod duration;
 pub mod http;
 pub mod rate_limit;
 pub mod redis;
+pub mod search_text;
 pub mod state;
 pub mod telemetry;
 pub mod workflow;

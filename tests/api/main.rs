@@ -11,5 +11,6 @@ mod platform;
 mod posts;
 mod rate_limit;
 mod revisions;
+mod search;
 mod site;
 pub mod workflow;

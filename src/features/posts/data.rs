@@ -392,3 +392,22 @@ pub async fn count_listed(db: &Db, now: Millis) -> sqlx::Result<i64> {
         .bind(now)
         .fetch_one(pool))
 }
+
+/// `(post_id, slug, title, summary, category, plain_text)` of public snapshots (search documents).
+pub async fn public_documents(db: &Db, ids: &[i64]) -> sqlx::Result<Vec<(i64, String, String, String, Option<String>, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let text = format!(
+        "SELECT post_id, slug, title, summary, category, plain_text FROM public_posts WHERE post_id IN ({})",
+        placeholders.join(", ")
+    );
+    on_read!(db, |pool| {
+        let mut query = sqlx::query_as(sql(text.clone()));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.fetch_all(pool)
+    })
+}

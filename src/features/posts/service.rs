@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::features::revisions;
 use crate::features::revisions::schema::RevisionReason;
+use crate::features::search;
 use crate::features::tags;
 use crate::features::tags::schema::public_tags_key;
 use crate::platform::cache::CachedBody;
@@ -201,6 +202,30 @@ pub async fn count_listed(app: &AppState) -> Result<u64> {
     Ok(data::count_listed(&app.db, app.clock.now_ms()).await?.max(0) as u64)
 }
 
+/// What search indexes and shows of a public post.
+#[derive(Clone, Debug)]
+pub struct SearchDocument {
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub category: Option<String>,
+    pub plain_text: String,
+    pub tags: Vec<String>,
+}
+
+/// The search documents of public posts, by post id (posts without a public snapshot are absent).
+pub async fn search_documents(app: &AppState, ids: &[i64]) -> Result<HashMap<i64, SearchDocument>> {
+    let rows = data::public_documents(&app.db, ids).await?;
+    let mut tags = tags::service::public_tags_of(app, ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, slug, title, summary, category, plain_text)| {
+            let tag_names = tags.remove(&id).unwrap_or_default().into_iter().map(|t| t.name).collect();
+            (id, SearchDocument { slug, title, summary, category, plain_text, tags: tag_names })
+        })
+        .collect())
+}
+
 // ---- writing (admin) -----------------------------------------------------
 
 /// A free slug for `title`: its slug form (`untitled` when empty), with
@@ -282,6 +307,7 @@ pub async fn delete(ctx: &AdminCtx, id: i64) -> Result<()> {
     data::delete(&ctx.app.db, id).await?.ok_or(PostError::NotFound)?;
     if let Some((slug, _)) = public {
         invalidate_public(&ctx.app, &[slug]).await;
+        search::service::unindex(&ctx.app, id).await?;
     }
     Ok(())
 }
@@ -494,6 +520,7 @@ pub async fn build_public_snapshot(app: &AppState, post_id: i64, summary: &str) 
         now,
     };
     data::upsert_public(&app.db, &snapshot).await?;
+    search::service::index_post(app, post_id).await?;
     let mut slugs = vec![post.slug.clone()];
     slugs.extend(previous_slug.filter(|old| *old != post.slug));
     invalidate_public(app, &slugs).await;
@@ -505,7 +532,7 @@ pub async fn unpublish(app: &AppState, post_id: i64) -> Result<()> {
     if let Some(slug) = data::delete_public(&app.db, post_id).await? {
         invalidate_public(app, &[slug]).await;
     }
-    Ok(())
+    search::service::unindex(app, post_id).await
 }
 
 /// The scheduled moment arrived: readers may now see the post, so every
@@ -513,6 +540,7 @@ pub async fn unpublish(app: &AppState, post_id: i64) -> Result<()> {
 pub async fn refresh_scheduled(app: &AppState, post_id: i64) -> Result<()> {
     if let Some((slug, _)) = data::public_state(&app.db, post_id).await? {
         invalidate_public(app, &[slug]).await;
+        search::service::invalidate(app).await;
     }
     Ok(())
 }

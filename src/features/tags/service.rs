@@ -77,15 +77,20 @@ pub async fn update(ctx: &AdminCtx, input: &UpdateTagInput) -> Result<Tag> {
         Err(error) => return Err(error.into()),
     };
     invalidate_public(&ctx.app).await;
+    crate::features::search::service::reindex_tag(&ctx.app, tag.id).await.map_err(|e| TagError::Internal(anyhow::Error::new(e)))?;
     Ok(tag)
 }
 
 /// Deletes a tag and its links; the public site drops it at once.
 pub async fn delete(ctx: &AdminCtx, id: i64) -> Result<()> {
+    let affected = crate::features::search::data::public_posts_with_tag(&ctx.app.db, id).await?;
     if !data::delete(&ctx.app.db, id).await? {
         return Err(TagError::NotFound);
     }
     invalidate_public(&ctx.app).await;
+    for post_id in affected {
+        crate::features::search::service::index_post(&ctx.app, post_id).await.map_err(|e| TagError::Internal(anyhow::Error::new(e)))?;
+    }
     Ok(())
 }
 
