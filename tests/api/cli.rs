@@ -152,4 +152,9 @@ async fn seed_creates_published_posts() {
     assert!(detail.body["contentHtml"].as_str().unwrap().contains("<h2"));
     assert!(!detail.body["toc"].as_array().unwrap().is_empty());
     assert!(!reader.get("/api/tags").await.body.as_array().unwrap().is_empty());
+    assert_eq!(reader.get("/_fn/getIndexVersion").await.body["documents"], 30, "seeded posts are searchable");
+
+    let reindexed = flint(&["reindex"], &[("DATABASE_URL", app.database.url.as_str())], None);
+    assert!(reindexed.status.success(), "{}", text(&reindexed.stderr));
+    assert!(text(&reindexed.stdout).contains("indexed 30 public posts"));
 }

@@ -20,7 +20,33 @@ fn parse(text: &str) -> feed_rs::model::Feed {
     feed_rs::parser::parse(text.as_bytes()).unwrap_or_else(|e| panic!("not a valid feed ({e}):\n{text}"))
 }
 
-backend_tests!(feeds_and_sitemap_list_public_posts, robots_manifest_and_head);
+backend_tests!(feeds_and_sitemap_list_public_posts, robots_manifest_and_head, large_sitemaps_become_an_index_of_parts);
+
+async fn large_sitemaps_become_an_index_of_parts(backend: Backend) {
+    use flint::features::site::service::{sitemap_in_parts_of, sitemap_part_in_parts_of};
+    let app = TestApp::spawn_with(backend, &[("FLINT_WORKFLOW_WORKERS", "0"), ("FLINT_BASE_URL", "https://blog.example")]).await;
+    let mut admin = app.admin().await;
+    for i in 0..7 {
+        publish(&app, &mut admin, json!({"title": format!("P{i}"), "slug": format!("p{i}"), "content": "x"})).await;
+    }
+    let text = |body: flint::platform::cache::CachedBody| String::from_utf8(body.body.to_vec()).unwrap();
+    // 2 fixed pages + 7 posts = 9 URLs: in parts of 4 that is 3 parts.
+    let index = text(sitemap_in_parts_of(&app.state, 4).await.unwrap());
+    assert!(index.contains("<sitemapindex"), "{index}");
+    let parts: Vec<&str> = index.split("<loc>").skip(1).map(|s| s.split("</loc>").next().unwrap()).collect();
+    assert_eq!(parts, ["https://blog.example/sitemap/1.xml", "https://blog.example/sitemap/2.xml", "https://blog.example/sitemap/3.xml"]);
+    let mut urls = Vec::new();
+    for n in 1..=3 {
+        let part = text(sitemap_part_in_parts_of(&app.state, n, 4).await.unwrap().expect("a part"));
+        assert!(part.contains("<urlset"));
+        urls.extend(part.split("<loc>").skip(1).map(|s| s.split("</loc>").next().unwrap().to_owned()));
+    }
+    assert_eq!(urls.len(), 9, "every URL exactly once across the parts: {urls:?}");
+    assert_eq!(urls[..2], ["https://blog.example/", "https://blog.example/posts"]);
+    let distinct: std::collections::HashSet<_> = urls.iter().collect();
+    assert_eq!(distinct.len(), 9);
+    assert!(sitemap_part_in_parts_of(&app.state, 4, 4).await.unwrap().is_none());
+}
 
 async fn feeds_and_sitemap_list_public_posts(backend: Backend) {
     let vars = [

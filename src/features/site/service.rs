@@ -75,12 +75,17 @@ pub async fn feed(app: &AppState, kind: Feed) -> Result<CachedBody, PostError> {
 /// `/sitemap.xml`: every URL, or an index of parts when there are more than
 /// one file may hold.
 pub async fn sitemap(app: &AppState) -> Result<CachedBody, PostError> {
-    cached(app, key("sitemap", 0), async {
+    sitemap_in_parts_of(app, SITEMAP_PART_SIZE).await
+}
+
+/// `sitemap` with a chosen part size (tests use small ones).
+pub async fn sitemap_in_parts_of(app: &AppState, part_size: u64) -> Result<CachedBody, PostError> {
+    cached(app, key("sitemap", part_size), async {
         let total = posts::count_listed(app).await? + FIXED_URLS;
-        if total <= SITEMAP_PART_SIZE {
-            return urlset(app, 1).await;
+        if total <= part_size {
+            return urlset(app, 1, part_size).await;
         }
-        let parts = total.div_ceil(SITEMAP_PART_SIZE);
+        let parts = total.div_ceil(part_size);
         let urls: Vec<String> = (1..=parts).map(|n| links(app).at(&format!("sitemap/{n}.xml"))).collect();
         let newest = posts::listed_slugs(app, 0, 1).await?.first().map(|(_, at)| *at);
         Ok(render::sitemap_index(&urls, newest))
@@ -90,24 +95,29 @@ pub async fn sitemap(app: &AppState) -> Result<CachedBody, PostError> {
 
 /// `/sitemap/<n>.xml`: part `n` (from 1) of a sitemap index; `None` past the end.
 pub async fn sitemap_part(app: &AppState, part: u64) -> Result<Option<CachedBody>, PostError> {
+    sitemap_part_in_parts_of(app, part, SITEMAP_PART_SIZE).await
+}
+
+/// `sitemap_part` with a chosen part size (tests use small ones).
+pub async fn sitemap_part_in_parts_of(app: &AppState, part: u64, part_size: u64) -> Result<Option<CachedBody>, PostError> {
     let total = posts::count_listed(app).await? + FIXED_URLS;
-    if part == 0 || part > total.div_ceil(SITEMAP_PART_SIZE).max(1) {
+    if part == 0 || part > total.div_ceil(part_size).max(1) {
         return Ok(None);
     }
-    cached(app, key("sitemap-part", part), urlset(app, part)).await.map(Some)
+    cached(app, key(&format!("sitemap-part-{part_size}"), part), urlset(app, part, part_size)).await.map(Some)
 }
 
 /// The URLs of part `part`: the fixed pages first, then listed posts, newest first.
-async fn urlset(app: &AppState, part: u64) -> Result<String, PostError> {
+async fn urlset(app: &AppState, part: u64, part_size: u64) -> Result<String, PostError> {
     let links = links(app);
-    let start = (part - 1) * SITEMAP_PART_SIZE;
+    let start = (part - 1) * part_size;
     let mut entries = Vec::new();
     if start == 0 {
         entries.push((links.home(), None, "daily", "1.0"));
         entries.push((links.at("posts"), None, "weekly", "0.8"));
     }
     let offset = start.saturating_sub(FIXED_URLS);
-    let room = SITEMAP_PART_SIZE - entries.len() as u64;
+    let room = part_size - entries.len() as u64;
     for (slug, updated_at) in posts::listed_slugs(app, offset, room).await? {
         entries.push((links.post(&slug), Some(updated_at), "weekly", "0.7"));
     }
