@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# flint's load benchmark against a baseline measured in the same run.
+#
+#   bench/run.sh [--posts N] [--duration SECONDS] [--backend sqlite|postgres]
+#
+# Builds flint (release) and the baseline (bench/baseline: the same response
+# bytes served from memory by a minimal axum server), seeds a fresh database,
+# starts both on loopback, captures flint's responses as the baseline's
+# bodies, then drives each endpoint with wrk at 1, 16 and 64 connections.
+# Prints a Markdown table (req/s, p50, p99, flint/baseline) and writes it,
+# with the machine, commit and command, to bench/RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+posts=1000
+duration=5
+backend=sqlite
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --posts) posts=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --backend) backend=$2; shift 2 ;;
+    *) echo "usage: bench/run.sh [--posts N] [--duration SECONDS] [--backend sqlite|postgres]" >&2; exit 2 ;;
+  esac
+done
+command="bench/run.sh --posts $posts --duration $duration --backend $backend"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flint-target}"
+command -v wrk >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq wrk; }
+echo "building (release)..." >&2
+cargo build --release --quiet
+cargo build --release --quiet --manifest-path bench/baseline/Cargo.toml
+flint="$CARGO_TARGET_DIR/release/flint"
+baseline="$CARGO_TARGET_DIR/release/flint-bench-baseline"
+
+work=$(mktemp -d)
+pids=()
+pg_db=""
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "$pg_db" ]; then psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+bport=$(free_port)
+base="http://127.0.0.1:$port"
+export FLINT_LISTEN="127.0.0.1:$port" FLINT_BASE_URL="$base" FLINT_LOG=warn
+case "$backend" in
+  sqlite) export DATABASE_URL="sqlite://$work/bench.db" ;;
+  postgres)
+    eval "$(scripts/test-services.sh)"
+    pg_db="flint_bench_$$"
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE $pg_db" >/dev/null
+    export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$pg_db" REDIS_URL="$FLINT_TEST_REDIS_URL" FLINT_REDIS_PREFIX="flint-bench-$$:" ;;
+  *) echo "unknown backend $backend" >&2; exit 2 ;;
+esac
+
+echo "seeding $posts posts..." >&2
+"$flint" seed --posts "$posts" >/dev/null
+
+started=$(date +%s%N)
+"$flint" serve >"$work/flint.log" 2>&1 &
+flint_pid=$!
+pids+=("$flint_pid")
+until curl -fsS "$base/healthz" >/dev/null 2>&1; do
+  kill -0 "$flint_pid" 2>/dev/null || { cat "$work/flint.log" >&2; exit 1; }
+  sleep 0.01
+done
+ready_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+
+# A signed-in reader for getSession (over the rate limit's 5 sign-ups a minute we never go).
+curl -fsS -c "$work/jar" -H 'content-type: application/json' \
+  -d '{"name":"Bench","email":"bench@example.com","password":"bench password"}' "$base/api/auth/sign-up/email" >/dev/null
+cookie=$(awk '/flint_session/ {print "flint_session=" $7}' "$work/jar")
+
+# Many slugs for the detail endpoint, and a search term of each language.
+curl -fsS "$base/sitemap.xml" -o "$work/sitemap.xml"
+grep -o '<loc>[^<]*/post/[^<]*</loc>' "$work/sitemap.xml" | sed -e 's#<loc>[^/]*//[^/]*##' -e 's#</loc>##' -e 's#^/post/#/api/post/#' | awk 'NR <= 200' >"$work/detail-paths"
+endpoints=(
+  "detail (cached)|$work/detail-paths"
+  "list first page|/api/posts?limit=12"
+  "list deep cursor|DEEP"
+  "tags|/api/tags"
+  "search (en)|/api/search?q=cache"
+  "search (zh)|/api/search?q=%E6%80%A7%E8%83%BD"
+  "rss|/rss.xml"
+  "sitemap|/sitemap.xml"
+  "getSession (cookie)|/_fn/getSession"
+)
+deep_cursor=$(curl -fsS "$base/api/posts?limit=50" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][-1]["id"])')
+
+# Capture flint's bodies for the baseline (the same bytes, from memory).
+: >"$work/routes.tsv"
+n=0
+capture() {  # path [cookie]
+  n=$((n + 1))
+  local file="$work/body-$n" type
+  type=$(curl -fsS -H "Cookie: ${2:-}" -o "$file" -w '%{content_type}' "$base$1")
+  printf '%s\t%s\t%s\n' "$1" "$file" "${type:-application/json}" >>"$work/routes.tsv"
+}
+while read -r path; do capture "$path"; done <"$work/detail-paths"
+for entry in "${endpoints[@]:1}"; do
+  path=${entry#*|}
+  [ "$path" = DEEP ] && path="/api/posts?limit=12&cursor=$deep_cursor"
+  if [ "$path" = /_fn/getSession ]; then capture "$path" "$cookie"; else capture "$path"; fi
+done
+"$baseline" "127.0.0.1:$bport" "$work/routes.tsv" &
+pids+=("$!")
+until curl -fsS -o /dev/null "http://127.0.0.1:$bport/api/tags" 2>/dev/null; do sleep 0.01; done
+
+# wrk -> "req/s p50_ms p99_ms"
+measure() {  # url-base path-or-file connections [cookie] [seconds]
+  local target=$2 threads=$(( $3 < 2 ? $3 : 2 ))
+  local args=(-t"$threads" -c"$3" -d"${5:-$duration}s" --latency)
+  [ -n "${4:-}" ] && args+=(-H "Cookie: $4")
+  if [ -f "$target" ]; then
+    WRK_PATHS="$target" wrk "${args[@]}" -s bench/paths.lua "$1/" 2>/dev/null
+  else
+    wrk "${args[@]}" "$1$target" 2>/dev/null
+  fi | awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { rps = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    END { printf "%.0f %.2f %.2f\n", rps, p50, p99 }'
+}
+
+rows=()
+for entry in "${endpoints[@]}"; do
+  name=${entry%%|*}
+  path=${entry#*|}
+  [ "$path" = DEEP ] && path="/api/posts?limit=12&cursor=$deep_cursor"
+  auth=""
+  [ "$path" = /_fn/getSession ] && auth=$cookie
+  for c in 1 16 64; do
+    # Warm-up, then flint and the baseline back to back.
+    measure "$base" "$path" "$c" "$auth" 1 >/dev/null
+    read -r f_rps f_p50 f_p99 < <(measure "$base" "$path" "$c" "$auth")
+    read -r b_rps b_p50 b_p99 < <(measure "http://127.0.0.1:$bport" "$path" "$c" "$auth")
+    ratio=$(python3 -c "print(f'{$f_rps / max($b_rps, 1):.2f}')")
+    rows+=("| $name | $c | $f_rps | $f_p50 | $f_p99 | $b_rps | $ratio |")
+    echo "$name c$c: flint $f_rps req/s (p99 $f_p99 ms), baseline $b_rps req/s, ratio $ratio" >&2
+  done
+done
+peak_rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$flint_pid/status")
+
+{
+  echo "# flint benchmark results"
+  echo
+  echo "Command: \`$command\`  "
+  echo "Commit: $(git rev-parse --short HEAD)  "
+  echo "Date: $(date -u +%Y-%m-%dT%H:%MZ)  "
+  echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -srm); flint, the baseline and wrk share it.  "
+  echo "Backend: $backend, $posts posts. Ready to serve $ready_ms ms after start. Peak RSS $((peak_rss_kb / 1024)) MiB."
+  echo
+  echo "| endpoint | connections | flint req/s | p50 ms | p99 ms | baseline req/s | flint/baseline |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  printf '%s\n' "${rows[@]}"
+} | tee bench/RESULTS.md
