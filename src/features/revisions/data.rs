@@ -135,15 +135,7 @@ pub async fn restore(
         .bind(target.visibility.as_str())
         .bind(now)
     )?;
-    execute_tx!(&mut tx, sqlx::query("DELETE FROM post_tags WHERE post_id = $1").bind(post_id))?;
-    for tag_id in &target.tag_ids {
-        execute_tx!(
-            &mut tx,
-            sqlx::query("INSERT INTO post_tags (post_id, tag_id) SELECT $1, id FROM tags WHERE id = $2 ON CONFLICT DO NOTHING")
-                .bind(post_id)
-                .bind(*tag_id)
-        )?;
-    }
+    crate::features::tags::data::replace_links(&mut tx, post_id, &target.tag_ids).await?;
     tx.commit().await
 }
 

@@ -1,7 +1,7 @@
 //! SQL for tags and post-tag links. SQL only.
 
 use crate::platform::clock::Millis;
-use crate::platform::db::Db;
+use crate::platform::db::{Db, Tx};
 use crate::{execute, execute_tx, on_read, on_write};
 
 use super::schema::{SortDir, Tag, TagRef, TagSort, TagWithCount};
@@ -117,15 +117,21 @@ pub async fn set_post_tags(db: &Db, post_id: i64, tag_ids: &[i64], now: Millis) 
     if touched == 0 {
         return Ok(false);
     }
-    execute_tx!(&mut tx, sqlx::query("DELETE FROM post_tags WHERE post_id = $1").bind(post_id))?;
+    replace_links(&mut tx, post_id, tag_ids).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Inside a transaction: makes `tag_ids` (those that exist) the post's tags.
+pub async fn replace_links(tx: &mut Tx, post_id: i64, tag_ids: &[i64]) -> sqlx::Result<()> {
+    execute_tx!(tx, sqlx::query("DELETE FROM post_tags WHERE post_id = $1").bind(post_id))?;
     for tag_id in tag_ids {
         execute_tx!(
-            &mut tx,
+            tx,
             sqlx::query("INSERT INTO post_tags (post_id, tag_id) SELECT $1, id FROM tags WHERE id = $2 ON CONFLICT DO NOTHING")
                 .bind(post_id)
                 .bind(*tag_id)
         )?;
     }
-    tx.commit().await?;
-    Ok(true)
+    Ok(())
 }
