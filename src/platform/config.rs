@@ -107,6 +107,72 @@ pub const VARIABLES: &[Variable] = &[
         secret: false,
     },
     Variable { name: "FLINT_SQLITE_BUSY_TIMEOUT", default: "5s", help: "SQLite: how long a connection waits for a lock.", secret: false },
+    Variable {
+        name: "FLINT_REDIS_PREFIX",
+        default: "flint:",
+        help: "Prefix of every Redis key, so several sites can share one Redis.",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_REDIS_TIMEOUT",
+        default: "250ms",
+        help: "Longest wait for Redis; a slower answer counts as a cache miss (or a limiter failure).",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_CACHE",
+        default: "on",
+        help: "on, or off to send every read to the database (benchmarks, debugging).",
+        secret: false,
+    },
+    Variable { name: "FLINT_CACHE_MEMORY_LIMIT", default: "64MiB", help: "In-process cache size (used without REDIS_URL).", secret: false },
+    Variable {
+        name: "FLINT_RATE_LIMIT_FAILURE",
+        default: "open",
+        help: "When the limiter's Redis fails: open (allow the request, log it) or closed (refuse with 503).",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_RATE_LIMIT_MAX_BUCKETS",
+        default: "100000",
+        help: "In-process limiter: most client buckets held at once (1000-10000000).",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_WORKFLOW_WORKERS",
+        default: "2",
+        help: "Workflow runs this process executes at once (0: none; `flint worker` needs at least 1).",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_WORKFLOW_LEASE",
+        default: "30s",
+        help: "How long a claimed workflow run stays with its worker without a heartbeat.",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_WORKFLOW_RETENTION",
+        default: "7d",
+        help: "Completed and cancelled workflow runs older than this are pruned (failed runs stay).",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_AI_BASE_URL",
+        default: "",
+        help: "OpenAI-compatible API for post summaries (with FLINT_AI_API_KEY and FLINT_AI_MODEL, or none).",
+        secret: false,
+    },
+    Variable { name: "FLINT_AI_API_KEY", default: "", help: "API key of FLINT_AI_BASE_URL.", secret: true },
+    Variable { name: "FLINT_AI_MODEL", default: "", help: "Model name for summaries.", secret: false },
+    Variable { name: "FLINT_SITE_TITLE", default: "flint", help: "Blog title in feeds and the web manifest.", secret: false },
+    Variable { name: "FLINT_SITE_DESCRIPTION", default: "", help: "Blog description in feeds and the web manifest.", secret: false },
+    Variable { name: "FLINT_SITE_AUTHOR", default: "", help: "Author name in feeds.", secret: false },
+    Variable {
+        name: "FLINT_FEED_LIMIT",
+        default: "50",
+        help: "Newest public posts in /rss.xml, /atom.xml and /feed.json (1-500).",
+        secret: false,
+    },
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,6 +214,8 @@ pub struct Config {
     pub redis_prefix: String,
     pub redis_timeout: Duration,
     pub cache_memory_limit: u64,
+    /// `FLINT_CACHE=off`: every read goes to the database (benchmarks, debugging).
+    pub cache_enabled: bool,
     pub rate_limit_failure: FailureMode,
     pub rate_limit_max_buckets: usize,
     pub workflow_workers: usize,
@@ -227,6 +295,11 @@ impl Config {
         });
         let redis_timeout = reader.parse("FLINT_REDIS_TIMEOUT", "250ms", parse_positive_duration);
         let cache_memory_limit = reader.parse("FLINT_CACHE_MEMORY_LIMIT", "64MiB", |v| parse_size(v).map(|n| n as u64));
+        let cache_enabled = reader.parse("FLINT_CACHE", "on", |v| match v {
+            "on" => Ok(true),
+            "off" => Ok(false),
+            _ => Err(format!("'{v}' must be on or off")),
+        });
         let rate_limit_failure = reader.parse("FLINT_RATE_LIMIT_FAILURE", "open", |v| match v {
             "open" => Ok(FailureMode::Open),
             "closed" => Ok(FailureMode::Closed),
@@ -328,6 +401,7 @@ impl Config {
             redis_prefix: value(redis_prefix),
             redis_timeout: value(redis_timeout),
             cache_memory_limit: value(cache_memory_limit),
+            cache_enabled: value(cache_enabled),
             rate_limit_failure: value(rate_limit_failure),
             rate_limit_max_buckets: value(rate_limit_max_buckets),
             workflow_workers: value(workflow_workers),
@@ -413,6 +487,28 @@ impl Config {
             ("FLINT_DB_ACQUIRE_TIMEOUT", duration(self.db_acquire_timeout)),
             ("FLINT_SQLITE_READERS", self.sqlite_readers.to_string()),
             ("FLINT_SQLITE_BUSY_TIMEOUT", duration(self.sqlite_busy_timeout)),
+            ("FLINT_REDIS_PREFIX", self.redis_prefix.clone()),
+            ("FLINT_REDIS_TIMEOUT", duration(self.redis_timeout)),
+            ("FLINT_CACHE", if self.cache_enabled { "on" } else { "off" }.into()),
+            ("FLINT_CACHE_MEMORY_LIMIT", format!("{} bytes", self.cache_memory_limit)),
+            (
+                "FLINT_RATE_LIMIT_FAILURE",
+                match self.rate_limit_failure {
+                    FailureMode::Open => "open".into(),
+                    FailureMode::Closed => "closed".into(),
+                },
+            ),
+            ("FLINT_RATE_LIMIT_MAX_BUCKETS", self.rate_limit_max_buckets.to_string()),
+            ("FLINT_WORKFLOW_WORKERS", self.workflow_workers.to_string()),
+            ("FLINT_WORKFLOW_LEASE", duration(self.workflow_lease)),
+            ("FLINT_WORKFLOW_RETENTION", duration(self.workflow_retention)),
+            ("FLINT_AI_BASE_URL", self.ai.as_ref().map_or_else(|| "(none: extractive summaries)".into(), |ai| ai.base_url.clone())),
+            ("FLINT_AI_API_KEY", if self.ai.is_some() { "********".into() } else { "(none)".into() }),
+            ("FLINT_AI_MODEL", self.ai.as_ref().map_or_else(|| "(none)".into(), |ai| ai.model.clone())),
+            ("FLINT_SITE_TITLE", self.site.title.clone()),
+            ("FLINT_SITE_DESCRIPTION", self.site.description.clone()),
+            ("FLINT_SITE_AUTHOR", self.site.author.clone()),
+            ("FLINT_FEED_LIMIT", self.site.feed_limit.to_string()),
         ]
     }
 }
@@ -620,5 +716,12 @@ mod tests {
         let described: Vec<&str> = load(&[]).unwrap().describe().iter().map(|(n, _)| *n).collect();
         let documented: Vec<&str> = VARIABLES.iter().map(|v| v.name).collect();
         assert_eq!(described, documented);
+        // Every variable this file reads is listed (so `check-config` shows it).
+        let source = include_str!("config.rs");
+        for call in ["reader.parse(\"", "reader.optional(\"", "reader.raw(\""] {
+            for read in source.split(call).skip(1).filter_map(|rest| rest.split('"').next()) {
+                assert!(documented.contains(&read), "{read} is read but not listed in VARIABLES");
+            }
+        }
     }
 }

@@ -206,7 +206,7 @@ async fn set_delete_and_ttl(c: Cache) {
 
 async fn response_bodies_round_trip(c: Cache) {
     let key = Key::body(PLAIN, Duration::from_secs(60)).part("post").part("hello");
-    let body = CachedBody { etag: "W/\"1\"".into(), body: Bytes::from_static(b"{\"title\":\"Hello\"}\n") };
+    let body = CachedBody { etag: axum::http::HeaderValue::from_static("W/\"1\""), body: Bytes::from_static(b"{\"title\":\"Hello\"}\n") };
     let loaded = body.clone();
     c.cache.get(&key, || async move { Ok::<_, String>(Some(loaded)) }).await.unwrap();
     c.settle().await;
@@ -275,7 +275,7 @@ async fn hits_misses_errors_and_loader_time_are_counted() {
     for needle in [
         "cache_requests_total{namespace=\"counted\",result=\"hit\"}",
         "cache_requests_total{namespace=\"counted\",result=\"miss\"}",
-        "cache_errors_total{namespace=\"counted\",operation=\"version\"}",
+        "cache_errors_total{namespace=\"counted\",operation=\"get\"}",
         "cache_loader_seconds_count{namespace=\"counted\"}",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");

@@ -3,12 +3,11 @@
 
 use axum::Json;
 use axum::extract::Path;
-use axum::http::{HeaderValue, Method, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::Method;
+use axum::response::Response;
 
 use crate::features::accounts::schema::Success;
-use crate::platform::cache::CachedBody;
-use crate::platform::http::{Access, AdminCtx, AppError, CachePolicy, DbCtx, Endpoint, Route, Routes, ValidJson, ValidQuery};
+use crate::platform::http::{Access, AdminCtx, AppError, CachePolicy, DbCtx, Endpoint, Route, Routes, ValidJson, ValidQuery, cached_json};
 
 use super::schema::{
     AdminListInput, GenerateSlugInput, IdInput, IdOutput, LimitInput, ListInput, Post, PostListResponse, PostWithSync, PostWithToc,
@@ -122,26 +121,16 @@ pub fn routes() -> Routes {
 }
 
 /// A cached body as a JSON response with its ETag (the guard answers 304s).
-fn send(body: CachedBody) -> Response {
-    let mut response = body.body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Ok(etag) = HeaderValue::from_str(&body.etag) {
-        headers.insert(header::ETAG, etag);
-    }
-    response
-}
-
 async fn list(ctx: DbCtx, ValidQuery(input): ValidQuery<ListInput>) -> Result<Response, AppError> {
-    Ok(send(service::list(&ctx, &input.into()).await?))
+    Ok(cached_json(service::list(&ctx, &input.into()).await?))
 }
 
 async fn detail_by_query(ctx: DbCtx, ValidQuery(input): ValidQuery<SlugInput>) -> Result<Response, AppError> {
-    Ok(send(service::detail(&ctx, &input.slug).await?))
+    Ok(cached_json(service::detail(&ctx, &input.slug).await?))
 }
 
 async fn detail_by_path(ctx: DbCtx, Path(slug): Path<String>) -> Result<Response, AppError> {
-    Ok(send(service::detail(&ctx, &slug).await?))
+    Ok(cached_json(service::detail(&ctx, &slug).await?))
 }
 
 async fn related_by_query(ctx: DbCtx, ValidQuery(input): ValidQuery<RelatedInput>) -> Result<Json<Vec<PublicPostItem>>, AppError> {

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use bytes::Bytes;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -75,9 +74,7 @@ type Result<T> = std::result::Result<T, PostError>;
 
 /// JSON bytes with a weak ETag of their hash, ready to send and to cache.
 fn ready_body<T: Serialize>(value: &T) -> Result<CachedBody> {
-    let body = serde_json::to_vec(value).map_err(anyhow::Error::from)?;
-    let etag = format!("W/\"{}\"", hex::encode(&Sha256::digest(&body)[..12]));
-    Ok(CachedBody { etag, body: Bytes::from(body) })
+    Ok(CachedBody::json(value).map_err(anyhow::Error::from)?)
 }
 
 // ---- reading (public) ----------------------------------------------------

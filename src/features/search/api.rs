@@ -3,8 +3,9 @@
 
 use axum::Json;
 use axum::http::Method;
+use axum::response::Response;
 
-use crate::platform::http::{Access, AdminCtx, AppError, CachePolicy, DbCtx, Endpoint, Route, Routes, ValidQuery};
+use crate::platform::http::{Access, AdminCtx, AppError, CachePolicy, DbCtx, Endpoint, Route, Routes, ValidQuery, cached_json};
 
 use super::schema::{IndexVersion, RebuildOutput, SearchInput, SearchResult};
 use super::service;
@@ -39,8 +40,8 @@ pub fn routes() -> Routes {
         )
 }
 
-async fn search(ctx: DbCtx, ValidQuery(input): ValidQuery<SearchInput>) -> Result<Json<Vec<SearchResult>>, AppError> {
-    Ok(Json(service::search(&ctx, &input.q, input.limit.unwrap_or(10)).await?))
+async fn search(ctx: DbCtx, ValidQuery(input): ValidQuery<SearchInput>) -> Result<Response, AppError> {
+    Ok(cached_json(service::search(&ctx, &input.q, input.limit.unwrap_or(10)).await?))
 }
 
 async fn version(ctx: DbCtx) -> Result<Json<IndexVersion>, AppError> {

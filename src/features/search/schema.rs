@@ -6,14 +6,15 @@ use garde::Validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::platform::cache::{Key, Namespace};
+use crate::platform::cache::{CachedBody, Key, Namespace};
 use crate::platform::clock::Timestamp;
 
 /// Every cached result list; bumped on every index change.
 pub const SEARCH: Namespace = Namespace::versioned("search");
 
-pub fn results_key(terms: &[String], limit: u32) -> Key<Vec<SearchResult>> {
-    Key::json(SEARCH, Duration::from_secs(86_400)).part(terms.join(" ")).part(limit)
+/// Results as the JSON body of a `Vec<SearchResult>`.
+pub fn results_key(terms: &[String], limit: u32) -> Key<CachedBody> {
+    Key::body(SEARCH, Duration::from_secs(86_400)).part(terms.join(" ")).part(limit)
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]

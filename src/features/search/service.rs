@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use crate::features::posts::service::{self as posts, PostError, SearchDocument};
+use crate::platform::cache::CachedBody;
 use crate::platform::http::DbCtx;
 use crate::platform::search_text::{query_terms, snippet, tokens};
 use crate::platform::state::AppState;
@@ -82,10 +83,10 @@ pub async fn version(app: &AppState) -> Result<IndexVersion> {
 }
 
 /// Listed posts matching every term of `query`, best first (cached).
-pub async fn search(ctx: &DbCtx, query: &str, limit: u32) -> Result<Vec<SearchResult>> {
+pub async fn search(ctx: &DbCtx, query: &str, limit: u32) -> Result<CachedBody> {
     let terms = query_terms(query);
     if terms.is_empty() {
-        return Ok(Vec::new());
+        return Ok(CachedBody::json(&[] as &[SearchResult]).map_err(anyhow::Error::from)?);
     }
     let results = ctx
         .cache
@@ -108,8 +109,8 @@ pub async fn search(ctx: &DbCtx, query: &str, limit: u32) -> Result<Vec<SearchRe
                     })
                 })
                 .collect::<Vec<_>>();
-            Ok::<_, PostError>(Some(results))
+            Ok::<_, PostError>(Some(CachedBody::json(&results).map_err(anyhow::Error::from)?))
         })
         .await?;
-    Ok(results.unwrap_or_default())
+    Ok(results.expect("the loader always returns a body"))
 }

@@ -32,9 +32,7 @@ fn send(content_type: &'static str, cache_control: &'static str, body: CachedBod
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
-    if let Ok(etag) = HeaderValue::from_str(&body.etag) {
-        headers.insert(header::ETAG, etag);
-    }
+    headers.insert(header::ETAG, body.etag);
     response
 }
 

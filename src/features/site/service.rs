@@ -4,9 +4,6 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use sha2::{Digest, Sha256};
-
 use crate::features::posts::schema::POSTS_LIST;
 use crate::features::posts::service::{self as posts, PostError};
 use crate::platform::cache::{CachedBody, Key};
@@ -41,8 +38,7 @@ fn key(kind: &str, part: u64) -> Key<CachedBody> {
 }
 
 fn body(text: String) -> CachedBody {
-    let etag = format!("W/\"{}\"", hex::encode(&Sha256::digest(text.as_bytes())[..12]));
-    CachedBody { etag, body: Bytes::from(text) }
+    CachedBody::tagged(text)
 }
 
 fn links(app: &AppState) -> Links {

@@ -3,8 +3,9 @@
 
 use axum::Json;
 use axum::http::Method;
+use axum::response::Response;
 
-use crate::platform::http::{Access, AdminCtx, AppError, CachePolicy, DbCtx, Endpoint, Routes, ValidJson, ValidQuery};
+use crate::platform::http::{Access, AdminCtx, AppError, CachePolicy, DbCtx, Endpoint, Routes, ValidJson, ValidQuery, cached_json};
 
 use super::schema::{CreateTagInput, PostIdInput, SetPostTagsInput, Tag, TagIdInput, TagWithCount, TagsAdminInput, UpdateTagInput};
 use super::service;
@@ -87,8 +88,8 @@ pub fn routes() -> Routes {
         )
 }
 
-async fn public_tags(ctx: DbCtx) -> Result<Json<Vec<TagWithCount>>, AppError> {
-    Ok(Json(service::public_tags(&ctx).await?))
+async fn public_tags(ctx: DbCtx) -> Result<Response, AppError> {
+    Ok(cached_json(service::public_tags(&ctx).await?))
 }
 
 async fn tags_admin(ctx: AdminCtx, ValidQuery(input): ValidQuery<TagsAdminInput>) -> Result<Json<Vec<TagWithCount>>, AppError> {

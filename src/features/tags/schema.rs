@@ -6,7 +6,7 @@ use garde::Validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::platform::cache::{Key, Namespace};
+use crate::platform::cache::{CachedBody, Key, Namespace};
 use crate::platform::clock::Timestamp;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, sqlx::FromRow)]
@@ -123,6 +123,7 @@ fn tag_name(value: &str, _: &()) -> garde::Result {
 /// The tags shown to readers (plain namespace: deleted whenever it changes).
 pub const PUBLIC_TAGS: Namespace = Namespace::plain("public:tags");
 
-pub fn public_tags_key() -> Key<Vec<TagWithCount>> {
-    Key::json(PUBLIC_TAGS, Duration::from_secs(7 * 86_400)).part("list")
+/// The public tag list as the response body it is sent as.
+pub fn public_tags_key() -> Key<CachedBody> {
+    Key::body(PUBLIC_TAGS, Duration::from_secs(7 * 86_400)).part("list")
 }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::features::posts::schema::{POSTS_DETAIL, POSTS_LIST};
+use crate::platform::cache::CachedBody;
 use crate::platform::db::is_unique_violation;
 use crate::platform::http::{AdminCtx, AppError, DbCtx};
 use crate::platform::state::AppState;
@@ -43,11 +44,18 @@ impl From<TagError> for AppError {
 
 type Result<T> = std::result::Result<T, TagError>;
 
-/// Tags of visible public posts with their counts, most used first (cached 7 days).
-pub async fn public_tags(ctx: &DbCtx) -> Result<Vec<TagWithCount>> {
+/// Tags of visible public posts with their counts, most used first, as the
+/// JSON body of a `Vec<TagWithCount>` (cached 7 days).
+pub async fn public_tags(ctx: &DbCtx) -> Result<CachedBody> {
     let now = ctx.clock.now_ms();
-    let tags = ctx.cache.get(&public_tags_key(), || async { data::list_public(&ctx.db, now).await.map(Some) }).await?;
-    Ok(tags.unwrap_or_default())
+    let body = ctx
+        .cache
+        .get(&public_tags_key(), || async {
+            let tags = data::list_public(&ctx.db, now).await?;
+            Ok::<_, TagError>(Some(CachedBody::json(&tags).map_err(anyhow::Error::from)?))
+        })
+        .await?;
+    Ok(body.expect("the loader always returns a body"))
 }
 
 pub async fn tags_admin(ctx: &AdminCtx, input: &TagsAdminInput) -> Result<Vec<TagWithCount>> {

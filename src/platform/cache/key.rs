@@ -6,9 +6,11 @@ use std::fmt::Write as _;
 use std::marker::PhantomData;
 use std::time::Duration;
 
+use axum::http::HeaderValue;
 use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
 
 /// A family of keys. A versioned namespace carries a version in every key,
 /// so `bump_version` invalidates the whole family at once.
@@ -32,8 +34,22 @@ impl Namespace {
 /// so a hit costs a lookup and a write to the socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CachedBody {
-    pub etag: String,
+    pub etag: HeaderValue,
     pub body: Bytes,
+}
+
+impl CachedBody {
+    /// A body with a weak ETag made of (part of) its SHA-256.
+    pub fn tagged(body: impl Into<Bytes>) -> Self {
+        let body = body.into();
+        let etag = format!("W/\"{}\"", hex::encode(&Sha256::digest(&body)[..12]));
+        CachedBody { etag: HeaderValue::try_from(etag).expect("a hex ETag is a valid header value"), body }
+    }
+
+    /// `value` as compact JSON, tagged.
+    pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        serde_json::to_vec(value).map(Self::tagged)
+    }
 }
 
 type Encode<T> = fn(&T) -> Result<Bytes, String>;
@@ -74,7 +90,7 @@ impl<T: Serialize + DeserializeOwned> Key<T> {
     pub fn json(namespace: Namespace, ttl: Duration) -> Self {
         Key {
             namespace,
-            parts: String::new(),
+            parts: String::with_capacity(48),
             ttl,
             encode: |value| serde_json::to_vec(value).map(Bytes::from).map_err(|e| e.to_string()),
             decode: |bytes| serde_json::from_slice(bytes).ok(),
@@ -88,7 +104,7 @@ impl Key<CachedBody> {
     pub fn body(namespace: Namespace, ttl: Duration) -> Self {
         Key {
             namespace,
-            parts: String::new(),
+            parts: String::with_capacity(48),
             ttl,
             encode: |value| {
                 let mut out = Vec::with_capacity(value.etag.len() + 1 + value.body.len());
@@ -99,8 +115,8 @@ impl Key<CachedBody> {
             },
             decode: |bytes| {
                 let split = bytes.iter().position(|b| *b == b'\n')?;
-                let etag = std::str::from_utf8(&bytes[..split]).ok()?.to_owned();
-                // A slice of the cached bytes: a hit copies no body.
+                // Slices of the cached bytes: a hit copies neither.
+                let etag = HeaderValue::from_maybe_shared(bytes.slice(..split)).ok()?;
                 Some(CachedBody { etag, body: bytes.slice(split + 1..) })
             },
             _value: PhantomData,
@@ -132,11 +148,23 @@ impl<T> Key<T> {
 
     /// The stored key name for a namespace version (`None` for plain namespaces).
     pub(crate) fn render(&self, version: Option<u64>) -> String {
-        match version {
-            Some(v) => format!("{}:v{v}{}", self.namespace.name, self.parts),
-            None => format!("{}{}", self.namespace.name, self.parts),
-        }
+        render_name(self.namespace.name, version, &self.parts)
     }
+}
+
+/// `<namespace>[:v<version>]<parts>`: the one place the stored name's shape
+/// is decided (the Redis read script builds the same from its pieces).
+pub(crate) fn render_name(namespace: &str, version: Option<u64>, parts: &str) -> String {
+    // Built by hand: this runs on every cache read, and `format!` costs
+    // several times more than three appends.
+    let mut name = String::with_capacity(namespace.len() + 22 + parts.len());
+    name.push_str(namespace);
+    if let Some(v) = version {
+        name.push_str(":v");
+        name.push_str(itoa::Buffer::new().format(v));
+    }
+    name.push_str(parts);
+    name
 }
 
 /// Something that can be one part of a key.
@@ -148,6 +176,11 @@ impl KeyPart for &str {
     fn write_to(&self, out: &mut String) {
         if *self == "_" {
             out.push_str("%5F");
+            return;
+        }
+        // The common case (slugs, ids, tags): nothing to escape.
+        if self.bytes().all(|b| b.is_ascii_graphic() && b != b':' && b != b'%') {
+            out.push_str(self);
             return;
         }
         for c in self.chars() {
@@ -183,16 +216,22 @@ impl<P: KeyPart> KeyPart for Option<P> {
     }
 }
 
-macro_rules! display_parts {
+macro_rules! integer_parts {
     ($($t:ty),*) => {$(
         impl KeyPart for $t {
             fn write_to(&self, out: &mut String) {
-                let _ = write!(out, "{self}");
+                out.push_str(itoa::Buffer::new().format(*self));
             }
         }
     )*};
 }
-display_parts!(u8, u16, u32, u64, usize, i32, i64, bool);
+integer_parts!(u8, u16, u32, u64, usize, i32, i64);
+
+impl KeyPart for bool {
+    fn write_to(&self, out: &mut String) {
+        out.push_str(if *self { "true" } else { "false" });
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -227,7 +266,7 @@ mod tests {
     #[test]
     fn body_codec_round_trips() {
         let key = Key::body(Namespace::plain("page"), Duration::ZERO);
-        let value = CachedBody { etag: "W/\"abc\"".into(), body: Bytes::from_static(b"{\"a\":\n1}") };
+        let value = CachedBody { etag: HeaderValue::from_static("W/\"abc\""), body: Bytes::from_static(b"{\"a\":\n1}") };
         let bytes = (key.encode)(&value).unwrap();
         assert_eq!((key.decode)(&bytes), Some(value));
         assert_eq!((key.decode)(&Bytes::from_static(b"no newline")), None);

@@ -51,9 +51,14 @@ impl CacheService {
         Self::with_store(Store::Memory(MemoryStore::new(max_bytes)), tasks)
     }
 
+    /// No cache: every `get` runs its loader (`FLINT_CACHE=off`).
+    pub fn disabled(tasks: TaskTracker) -> Self {
+        Self::with_store(Store::Disabled, tasks)
+    }
+
     /// A cache shared by every process through Redis.
     pub fn redis(redis: Redis, tasks: TaskTracker) -> Self {
-        Self::with_store(Store::Redis(redis), tasks)
+        Self::with_store(Store::Redis(redis, redis::Script::new(include_str!("read_versioned.lua"))), tasks)
     }
 
     fn with_store(store: Store, tasks: TaskTracker) -> Self {
@@ -89,25 +94,28 @@ impl CacheService {
         Fut: Future<Output = Result<Option<T>, E>>,
     {
         let namespace = key.namespace;
-        let Some(name) = self.stored_name(key).await else {
-            // Without a version the right key is unknown: serve fresh, store nothing.
-            return loader().await;
+        let lookup = if namespace.versioned {
+            self.0.store.get_versioned(namespace.name, &key.parts).await
+        } else {
+            let name = key.render(None);
+            self.0.store.get(&name).await.map(|value| (name, value))
         };
-        match self.0.store.get(&name).await {
-            Ok(Some(bytes)) => match (key.decode)(&bytes) {
-                Some(value) => {
-                    count(namespace, "hit");
-                    return Ok(Some(value));
-                }
-                None => {
-                    tracing::warn!(key = %name, "cached value does not decode; reloading it");
-                    count(namespace, "decode_failure");
-                }
-            },
-            Ok(None) => {}
+        let (name, value) = match lookup {
+            Ok(found) => found,
             Err(error) => {
+                // Without the version the right key is unknown: serve fresh, store nothing.
                 self.failed(namespace, "get", error);
+                count(namespace, "miss");
+                return loader().await;
             }
+        };
+        if let Some(bytes) = value {
+            if let Some(value) = (key.decode)(&bytes) {
+                count(namespace, "hit");
+                return Ok(Some(value));
+            }
+            tracing::warn!(key = %name, "cached value does not decode; reloading it");
+            count(namespace, "decode_failure");
         }
         count(namespace, "miss");
 
@@ -218,8 +226,21 @@ impl CacheService {
     }
 }
 
+thread_local! {
+    /// Counter handles resolved once per thread (by the addresses of the
+    /// static label values): the `metrics` macros build and hash their key on
+    /// every call, and this runs on every cache read.
+    static REQUEST_COUNTERS: std::cell::RefCell<HashMap<(usize, usize), metrics::Counter>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
 fn count(namespace: Namespace, result: &'static str) {
-    metrics::counter!("cache_requests_total", "namespace" => namespace.name, "result" => result).increment(1);
+    REQUEST_COUNTERS.with_borrow_mut(|counters| {
+        counters
+            .entry((namespace.name.as_ptr() as usize, result.as_ptr() as usize))
+            .or_insert_with(|| metrics::counter!("cache_requests_total", "namespace" => namespace.name, "result" => result))
+            .increment(1);
+    });
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -11,12 +11,17 @@ use bytes::Bytes;
 use moka::Expiry;
 use redis::AsyncCommands;
 
+use super::key::render_name;
 use crate::platform::redis::{Redis, RedisFailure};
 
 #[derive(Clone)]
 pub enum Store {
     Memory(MemoryStore),
-    Redis(Redis),
+    /// With the script that reads a namespace's version and the entry under
+    /// it in one round trip.
+    Redis(Redis, redis::Script),
+    /// Holds nothing: every read is a miss.
+    Disabled,
 }
 
 #[derive(Clone)]
@@ -70,18 +75,44 @@ impl Store {
     pub fn backend_name(&self) -> &'static str {
         match self {
             Store::Memory(_) => "memory",
-            Store::Redis(_) => "redis",
+            Store::Redis(..) => "redis",
+            Store::Disabled => "disabled",
+        }
+    }
+
+    /// The current stored name of a versioned key and the bytes under it, in
+    /// one round trip (two dependent GETs would be two with Redis).
+    pub async fn get_versioned(&self, namespace: &str, parts: &str) -> StoreResult<(String, Option<Bytes>)> {
+        match self {
+            Store::Redis(redis, read_versioned) => {
+                let version_key = redis.key(&format!("ver:{namespace}"));
+                let name_prefix = redis.key(&format!("{namespace}:v"));
+                let (version, value): (u64, Option<Vec<u8>>) = redis
+                    .call(|mut connection| {
+                        let mut invocation = read_versioned.key(version_key);
+                        invocation.arg(name_prefix).arg(parts);
+                        async move { invocation.invoke_async(&mut connection).await }
+                    })
+                    .await?;
+                Ok((render_name(namespace, Some(version), parts), value.map(Bytes::from)))
+            }
+            _ => {
+                let name = render_name(namespace, Some(self.version(namespace).await?), parts);
+                let value = self.get(&name).await?;
+                Ok((name, value))
+            }
         }
     }
 
     pub async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {
         match self {
             Store::Memory(memory) => Ok(memory.entries.get(key).await.map(|e| e.bytes)),
-            Store::Redis(redis) => {
+            Store::Redis(redis, _) => {
                 let key = redis.key(key);
                 let value: Option<Vec<u8>> = redis.call(|mut c| async move { c.get(key).await }).await?;
                 Ok(value.map(Bytes::from))
             }
+            Store::Disabled => Ok(None),
         }
     }
 
@@ -91,11 +122,12 @@ impl Store {
                 memory.entries.insert(key.to_owned(), Entry { bytes, ttl }).await;
                 Ok(())
             }
-            Store::Redis(redis) => {
+            Store::Redis(redis, _) => {
                 let key = redis.key(key);
                 let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
                 redis.call(|mut c| async move { c.pset_ex::<_, _, ()>(key, bytes.as_ref(), millis).await }).await
             }
+            Store::Disabled => Ok(()),
         }
     }
 
@@ -107,24 +139,26 @@ impl Store {
                 }
                 Ok(())
             }
-            Store::Redis(redis) => {
+            Store::Redis(redis, _) => {
                 if keys.is_empty() {
                     return Ok(());
                 }
                 let keys: Vec<String> = keys.iter().map(|k| redis.key(k)).collect();
                 redis.call(|mut c| async move { c.del::<_, ()>(keys).await }).await
             }
+            Store::Disabled => Ok(()),
         }
     }
 
     pub async fn version(&self, namespace: &str) -> StoreResult<u64> {
         match self {
             Store::Memory(memory) => Ok(memory.versions().get(namespace).copied().unwrap_or(0)),
-            Store::Redis(redis) => {
+            Store::Redis(redis, _) => {
                 let key = redis.key(&format!("ver:{namespace}"));
                 let value: Option<u64> = redis.call(|mut c| async move { c.get(key).await }).await?;
                 Ok(value.unwrap_or(0))
             }
+            Store::Disabled => Ok(0),
         }
     }
 
@@ -138,17 +172,18 @@ impl Store {
                 *version += 1;
                 Ok(*version)
             }
-            Store::Redis(redis) => {
+            Store::Redis(redis, _) => {
                 let key = redis.key(&format!("ver:{namespace}"));
                 redis.call(|mut c| async move { c.incr(key, 1u64).await }).await
             }
+            Store::Disabled => Ok(0),
         }
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
         match self {
-            Store::Memory(_) => Ok(()),
-            Store::Redis(redis) => redis.ping().await,
+            Store::Memory(_) | Store::Disabled => Ok(()),
+            Store::Redis(redis, _) => redis.ping().await,
         }
     }
 
@@ -159,7 +194,7 @@ impl Store {
                 memory.entries.run_pending_tasks().await;
                 memory.entries.entry_count()
             }
-            Store::Redis(_) => 0,
+            Store::Redis(..) | Store::Disabled => 0,
         }
     }
 }

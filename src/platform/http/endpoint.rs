@@ -14,10 +14,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::handler::Handler;
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
@@ -32,6 +31,7 @@ use super::cache_policy::CachePolicy;
 use super::client_ip::client_ip;
 use super::context::{CookieRefresh, has_bearer, resolve_session};
 use super::error::AppError;
+use super::front;
 
 /// Who may call an endpoint (the original's middleware levels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,9 +172,15 @@ impl Endpoint {
     {
         let filter = MethodFilter::try_from(self.method.clone()).expect("endpoints use standard methods");
         let meta = Arc::new(EndpointMeta { cache: self.effective_cache(), ..self.meta.clone() });
-        let method_router =
-            on(filter, handler).route_layer(middleware::from_fn(move |request: Request, next: Next| guard(meta.clone(), request, next)));
-        Route { endpoint: self, method_router }
+        let route: Arc<str> = Arc::from(self.path.as_str());
+        // The guard runs inside the handler rather than as a route layer:
+        // axum boxes a route layer's service and future again on every call.
+        let guarded = move |State(state): State<AppState>, request: Request| {
+            front::name_route(&route);
+            let (meta, handler) = (meta.clone(), handler.clone());
+            async move { guard(&meta, &state, request, |request| handler.call(request, state.clone())).await }
+        };
+        Route { endpoint: self, method_router: on(filter, guarded) }
     }
 }
 
@@ -217,12 +223,17 @@ impl Routes {
     }
 }
 
-async fn guard(meta: Arc<EndpointMeta>, request: Request, next: Next) -> Response {
-    let Some(state) = request.extensions().get::<AppState>().cloned() else {
-        return AppError::internal(anyhow::anyhow!("AppState missing from request extensions")).into_response();
-    };
+async fn guard<F, Fut>(meta: &Arc<EndpointMeta>, state: &AppState, request: Request, handler: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let (mut parts, body) = request.into_parts();
-    parts.extensions.insert(meta.clone());
+    // Session resolution reads the token policy from here (absent = no
+    // tokens, so endpoints without one skip the insert).
+    if meta.token != TokenAccess::Never {
+        parts.extensions.insert(meta.clone());
+    }
 
     if is_cross_origin_browser_write(&parts, &state.config) {
         return AppError::new(StatusCode::FORBIDDEN, "CROSS_ORIGIN_REQUEST", "Cross-origin requests may not change anything here")
@@ -231,7 +242,7 @@ async fn guard(meta: Arc<EndpointMeta>, request: Request, next: Next) -> Respons
 
     let mut limit_headers = None;
     if !meta.rate_limits.is_empty() {
-        match check_rate_limits(&meta, &mut parts, &state).await {
+        match check_rate_limits(meta, &mut parts, state).await {
             Ok(headers) => limit_headers = headers,
             Err(response) => return *response,
         }
@@ -239,7 +250,7 @@ async fn guard(meta: Arc<EndpointMeta>, request: Request, next: Next) -> Respons
 
     let mut refreshed_cookie = None;
     if meta.access != Access::Public {
-        let session = match resolve_session(&mut parts, &state).await {
+        let session = match resolve_session(&mut parts, state).await {
             Ok(session) => session,
             Err(error) => return error.into_response(),
         };
@@ -257,7 +268,7 @@ async fn guard(meta: Arc<EndpointMeta>, request: Request, next: Next) -> Respons
         && matches!(meta.cache, CachePolicy::Public | CachePolicy::Swr | CachePolicy::Immutable);
     let if_none_match = parts.headers.get(header::IF_NONE_MATCH).cloned();
 
-    let mut response = next.run(Request::from_parts(parts, body)).await;
+    let mut response = handler(Request::from_parts(parts, body)).await;
 
     if let Some((limit, decision)) = limit_headers {
         set_rate_limit_headers(response.headers_mut(), limit, &decision, decision.reset_after_ms);

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::observe::current_request_id;
+use super::front::current_request_id;
 
 /// Input path -> messages, e.g. `{"name": ["must be 2-20 characters"]}`.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;

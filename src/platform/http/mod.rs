@@ -2,18 +2,21 @@
 //! chain extractors, validated input, endpoint declarations (server
 //! functions and REST routes) with their auth/cache policies, the OpenAPI
 //! document, and the per-request observation layer (request id, span,
-//! metrics, error normalisation). May use: `platform::{auth, config, clock, db, state}`.
+//! metrics, error normalisation). May use: `platform::{auth, cache, config, clock, db, state}`.
 
 pub mod cache_policy;
+pub mod cached;
 pub mod client_ip;
+pub mod compression;
 pub mod context;
 pub mod endpoint;
 pub mod error;
 pub mod extract;
-pub mod observe;
+pub mod front;
 pub mod openapi;
 
 pub use cache_policy::CachePolicy;
+pub use cached::cached_json;
 pub use context::{AdminCtx, AuthCtx, DbCtx, SessionCtx};
 pub use endpoint::{Access, Endpoint, Route, Routes, TokenAccess};
 pub use error::AppError;
