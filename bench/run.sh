@@ -8,7 +8,8 @@
 # starts both on loopback, captures flint's responses as the baseline's
 # bodies, then drives each endpoint with wrk at 1, 16 and 64 connections.
 # Prints a Markdown table (req/s, p50, p99, flint/baseline) and writes it,
-# with the machine, commit and command, to bench/RESULTS.md.
+# with the machine, commit and command, to bench/results/<backend>-<posts>.md;
+# bench/RESULTS.md gathers every such file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +47,7 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
+uport=$(free_port)
 bport=$(free_port)
 base="http://127.0.0.1:$port"
 export FLINT_LISTEN="127.0.0.1:$port" FLINT_BASE_URL="$base" FLINT_LOG=warn
@@ -72,6 +74,11 @@ until curl -fsS "$base/healthz" >/dev/null 2>&1; do
 done
 ready_ms=$(( ($(date +%s%N) - started) / 1000000 ))
 
+# A second flint on the same database with the cache off, for uncached reads.
+FLINT_LISTEN="127.0.0.1:$uport" FLINT_CACHE=off FLINT_WORKFLOW_WORKERS=0 "$flint" serve >"$work/flint-uncached.log" 2>&1 &
+pids+=("$!")
+until curl -fsS "http://127.0.0.1:$uport/healthz" >/dev/null 2>&1; do sleep 0.01; done
+
 # A signed-in reader for getSession (over the rate limit's 5 sign-ups a minute we never go).
 curl -fsS -c "$work/jar" -H 'content-type: application/json' \
   -d '{"name":"Bench","email":"bench@example.com","password":"bench password"}' "$base/api/auth/sign-up/email" >/dev/null
@@ -82,6 +89,7 @@ curl -fsS "$base/sitemap.xml" -o "$work/sitemap.xml"
 grep -o '<loc>[^<]*/post/[^<]*</loc>' "$work/sitemap.xml" | sed -e 's#<loc>[^/]*//[^/]*##' -e 's#</loc>##' -e 's#^/post/#/api/post/#' | awk 'NR <= 200' >"$work/detail-paths"
 endpoints=(
   "detail (cached)|$work/detail-paths"
+  "detail (uncached)|$work/detail-paths"
   "list first page|/api/posts?limit=12"
   "list deep cursor|DEEP"
   "tags|/api/tags"
@@ -103,7 +111,7 @@ capture() {  # path [cookie]
   printf '%s\t%s\t%s\n' "$1" "$file" "${type:-application/json}" >>"$work/routes.tsv"
 }
 while read -r path; do capture "$path"; done <"$work/detail-paths"
-for entry in "${endpoints[@]:1}"; do
+for entry in "${endpoints[@]:2}"; do
   path=${entry#*|}
   [ "$path" = DEEP ] && path="/api/posts?limit=12&cursor=$deep_cursor"
   if [ "$path" = /_fn/getSession ]; then capture "$path" "$cookie"; else capture "$path"; fi
@@ -136,10 +144,12 @@ for entry in "${endpoints[@]}"; do
   [ "$path" = DEEP ] && path="/api/posts?limit=12&cursor=$deep_cursor"
   auth=""
   [ "$path" = /_fn/getSession ] && auth=$cookie
+  target=$base
+  [ "$name" = "detail (uncached)" ] && target="http://127.0.0.1:$uport"
   for c in 1 16 64; do
     # Warm-up, then flint and the baseline back to back.
-    measure "$base" "$path" "$c" "$auth" 1 >/dev/null
-    read -r f_rps f_p50 f_p99 < <(measure "$base" "$path" "$c" "$auth")
+    measure "$target" "$path" "$c" "$auth" 1 >/dev/null
+    read -r f_rps f_p50 f_p99 < <(measure "$target" "$path" "$c" "$auth")
     read -r b_rps b_p50 b_p99 < <(measure "http://127.0.0.1:$bport" "$path" "$c" "$auth")
     ratio=$(python3 -c "print(f'{$f_rps / max($b_rps, 1):.2f}')")
     rows+=("| $name | $c | $f_rps | $f_p50 | $f_p99 | $b_rps | $ratio |")
@@ -148,16 +158,28 @@ for entry in "${endpoints[@]}"; do
 done
 peak_rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$flint_pid/status")
 
+mkdir -p bench/results
 {
-  echo "# flint benchmark results"
+  echo "## $backend, $posts posts"
   echo
   echo "Command: \`$command\`  "
   echo "Commit: $(git rev-parse --short HEAD)  "
   echo "Date: $(date -u +%Y-%m-%dT%H:%MZ)  "
   echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -srm); flint, the baseline and wrk share it.  "
-  echo "Backend: $backend, $posts posts. Ready to serve $ready_ms ms after start. Peak RSS $((peak_rss_kb / 1024)) MiB."
+  echo "Ready to serve $ready_ms ms after start. Peak RSS $((peak_rss_kb / 1024)) MiB (the cached instance, after every run above)."
   echo
   echo "| endpoint | connections | flint req/s | p50 ms | p99 ms | baseline req/s | flint/baseline |"
   echo "|---|---:|---:|---:|---:|---:|---:|"
   printf '%s\n' "${rows[@]}"
-} | tee bench/RESULTS.md
+} | tee "bench/results/$backend-$posts.md"
+
+# bench/RESULTS.md: every kept run, SQLite first, by size.
+{
+  echo "# flint benchmark results"
+  echo
+  echo "Written by \`bench/run.sh\` (one section per backend and size; see bench/README.md)."
+  for file in $(ls bench/results/*.md | sort -t- -k1,1r -k2,2n); do
+    echo
+    cat "$file"
+  done
+} >bench/RESULTS.md

@@ -82,7 +82,15 @@ async fn responses_are_compressed_on_request(backend: Backend) {
     for encoding in ["gzip", "br"] {
         let res = app.http.get(app.url("/api/openapi.json")).header("accept-encoding", encoding).send().await.unwrap();
         assert_eq!(res.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some(encoding));
+        assert_eq!(res.headers().get_all("vary").iter().filter(|v| *v == "accept-encoding").count(), 1);
     }
+    // Uncompressed for a client that asks for nothing, yet marked as varying,
+    // so a shared cache never hands it a compressed copy (or the reverse).
+    let plain = app.http.get(app.url("/api/openapi.json")).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.headers().get("vary").and_then(|v| v.to_str().ok()), Some("accept-encoding"));
+    let document: serde_json::Value = plain.json().await.unwrap();
+    assert!(document["paths"].is_object());
 }
 
 async fn sessions_slide_and_expire(backend: Backend) {

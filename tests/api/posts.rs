@@ -54,6 +54,7 @@ backend_tests!(
     stale_edits_are_refused,
     drafts_and_unlisted_posts_are_never_listed,
     a_cached_detail_needs_no_database,
+    with_the_cache_off_every_read_needs_the_database,
     renaming_a_published_slug_frees_the_old_one,
     slugs_are_generated_and_unique,
     tags_are_managed_and_counted,
@@ -240,6 +241,24 @@ async fn a_cached_detail_needs_no_database(backend: Backend) {
     assert_eq!(res.status, StatusCode::OK, "served from the cache with the database closed: {}", res.text);
     assert_eq!(res.body["title"], "Cached");
     assert_eq!(reader.get("/api/post/uncached").await.status, StatusCode::INTERNAL_SERVER_ERROR, "the probe: a miss needs the database");
+}
+
+async fn with_the_cache_off_every_read_needs_the_database(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[("FLINT_WORKFLOW_WORKERS", "0"), ("FLINT_CACHE", "off")]).await;
+    let mut admin = app.admin().await;
+    let id = draft(&mut admin, json!({"title": "Fresh", "content": "body"})).await;
+    publish(&app, &mut admin, id, "published").await;
+    let mut reader = app.user();
+    for _ in 0..3 {
+        assert_eq!(reader.get("/api/post/fresh").await.body["title"], "Fresh");
+        assert_eq!(reader.get("/api/tags").await.status, StatusCode::OK);
+    }
+    app.state.workflows.run_due().await.unwrap();
+    assert_eq!(app.state.cache.backend_name(), "disabled");
+    assert_eq!(app.state.cache.memory_entries().await, 0);
+    app.state.db.close().await;
+    let res = reader.get("/api/post/fresh").await;
+    assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR, "nothing was cached: {}", res.text);
 }
 
 async fn renaming_a_published_slug_frees_the_old_one(backend: Backend) {
