@@ -81,20 +81,22 @@ async fn connect(config: Config, clock: Clock, workflows: Registry, openapi: ser
     let secret = ServerSecret::load(config.secret_key.as_ref(), &db, &clock).await.context("loading the server secret")?;
     let hashing_threads = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
     let tasks = TaskTracker::new();
-    let (mut cache, limiter) = match &config.redis_url {
-        Some(url) => {
-            let redis = Redis::connect(url, &config.redis_prefix, config.redis_timeout)?;
-            (CacheService::redis(redis.clone(), tasks.clone()), RateLimiter::redis(redis, config.rate_limit_failure))
-        }
-        None => (
-            CacheService::memory(config.cache_memory_limit, tasks.clone()),
-            RateLimiter::memory(clock.clone(), config.rate_limit_max_buckets, config.rate_limit_failure),
-        ),
+    let redis = match &config.redis_url {
+        Some(url) => Some(Redis::connect(url, &config.redis_prefix, config.redis_timeout)?),
+        None => None,
     };
-    if !config.cache_enabled {
-        tracing::warn!("FLINT_CACHE=off: every read goes to the database");
-        cache = CacheService::disabled(tasks.clone());
-    }
+    let cache = match &redis {
+        _ if !config.cache_enabled => {
+            tracing::warn!("FLINT_CACHE=off: every read goes to the database");
+            CacheService::disabled(tasks.clone())
+        }
+        Some(redis) => CacheService::redis(redis.clone(), tasks.clone()),
+        None => CacheService::memory(config.cache_memory_limit, tasks.clone()),
+    };
+    let limiter = match redis {
+        Some(redis) => RateLimiter::redis(redis, config.rate_limit_failure),
+        None => RateLimiter::memory(clock.clone(), config.rate_limit_max_buckets, config.rate_limit_failure),
+    };
     let ai = match &config.ai {
         Some(ai) => Some(AiClient::new(&ai.base_url, ai.api_key.clone(), &ai.model, Duration::from_secs(30))?),
         None => None,
@@ -128,10 +130,10 @@ fn router(state: AppState, routes: Routes) -> Router {
 }
 
 /// The service one connection is answered by: compression outside, then the
-/// front door (request id,
-/// metrics, body limit, timeout, panics, error envelope) around the router.
-/// These wrap the router instead of being `Router::layer`s so they are not
-/// cloned into every route and boxed again on every request.
+/// front door (request id, metrics, body limit, timeout, panics, error
+/// envelope) around the router. They wrap the router instead of being
+/// `Router::layer`s so they are not cloned into every route and boxed again
+/// on every request.
 fn http_service(
     router: Router,
     state: &AppState,

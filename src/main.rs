@@ -1,8 +1,7 @@
 //! The `flint` binary: see `flint --help`.
 
 /// mimalloc instead of glibc malloc: allocation was a fifth of the user-space
-/// instructions of a cached request, and glibc's per-thread arenas kept freed
-/// memory resident (see bench/README.md).
+/// instructions of a cached request (see bench/README.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -81,8 +81,7 @@ fn ready_body<T: Serialize>(value: &T) -> Result<CachedBody> {
 
 /// A page of listed posts, newest first (cached as bytes).
 pub async fn list(ctx: &DbCtx, query: &ListQuery) -> Result<CachedBody> {
-    let page = ctx.cache.get(&list_key(query), || async { load_page(&ctx.0, query).await.and_then(|p| ready_body(&p)).map(Some) }).await?;
-    page.ok_or_else(|| PostError::Internal(anyhow::anyhow!("a list page loaded as nothing")))
+    ctx.cache.get_or_load(&list_key(query), || async { load_page(&ctx.0, query).await.and_then(|p| ready_body(&p)) }).await
 }
 
 async fn load_page(app: &AppState, query: &ListQuery) -> Result<PostListResponse> {
@@ -142,37 +141,32 @@ pub async fn related(ctx: &DbCtx, slug: &str, limit: u32) -> Result<Vec<PublicPo
     let now = ctx.clock.now_ms();
     let ids = ctx
         .cache
-        .get(&related_key(slug, limit), || async {
-            Ok::<_, PostError>(Some(data::related_ids(&ctx.db, slug, now, i64::from(limit)).await?))
+        .get_or_load(&related_key(slug, limit), || async {
+            Ok::<_, PostError>(data::related_ids(&ctx.db, slug, now, i64::from(limit)).await?)
         })
-        .await?
-        .unwrap_or_default();
+        .await?;
     let mut by_id: HashMap<i64, PublicPostRow> = data::public_by_ids(&ctx.db, &ids, now).await?.into_iter().map(|r| (r.id, r)).collect();
     let ordered: Vec<_> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
     with_public_tags(&ctx.0, ordered).await
 }
 
 pub async fn pinned(ctx: &DbCtx) -> Result<Vec<PublicPostItem>> {
-    let items = ctx
-        .cache
-        .get(&pinned_key(), || async {
+    ctx.cache
+        .get_or_load(&pinned_key(), || async {
             let rows = data::pinned_public(&ctx.db, ctx.clock.now_ms()).await?;
-            with_public_tags(&ctx.0, rows).await.map(Some)
+            with_public_tags(&ctx.0, rows).await
         })
-        .await?;
-    Ok(items.unwrap_or_default())
+        .await
 }
 
 /// The most read posts; until page views exist, the most recent ones.
 pub async fn popular(ctx: &DbCtx, limit: u32) -> Result<Vec<PublicPostItem>> {
-    let items = ctx
-        .cache
-        .get(&popular_key(limit), || async {
+    ctx.cache
+        .get_or_load(&popular_key(limit), || async {
             let query = ListQuery { cursor: None, limit, tag_name: None, category: None, exclude_pinned: false };
-            load_page(&ctx.0, &query).await.map(|page| Some(page.items))
+            load_page(&ctx.0, &query).await.map(|page| page.items)
         })
-        .await?;
-    Ok(items.unwrap_or_default())
+        .await
 }
 
 /// The newest listed posts with their HTML, for feeds (not cached here:

@@ -88,9 +88,8 @@ pub async fn search(ctx: &DbCtx, query: &str, limit: u32) -> Result<CachedBody> 
     if terms.is_empty() {
         return Ok(CachedBody::json(&[] as &[SearchResult]).map_err(anyhow::Error::from)?);
     }
-    let results = ctx
-        .cache
-        .get(&results_key(&terms, limit), || async {
+    ctx.cache
+        .get_or_load(&results_key(&terms, limit), || async {
             let hits = data::query(&ctx.db, &terms, ctx.clock.now_ms(), i64::from(limit)).await?;
             let ids: Vec<i64> = hits.iter().map(|(id, _)| *id).collect();
             let mut documents: HashMap<i64, SearchDocument> = posts::search_documents(&ctx.0, &ids).await?;
@@ -109,8 +108,7 @@ pub async fn search(ctx: &DbCtx, query: &str, limit: u32) -> Result<CachedBody> 
                     })
                 })
                 .collect::<Vec<_>>();
-            Ok::<_, PostError>(Some(CachedBody::json(&results).map_err(anyhow::Error::from)?))
+            Ok::<_, PostError>(CachedBody::json(&results).map_err(anyhow::Error::from)?)
         })
-        .await?;
-    Ok(results.expect("the loader always returns a body"))
+        .await
 }

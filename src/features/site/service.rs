@@ -50,8 +50,7 @@ async fn cached(
     key: Key<CachedBody>,
     build: impl Future<Output = Result<String, PostError>>,
 ) -> Result<CachedBody, PostError> {
-    let document = app.cache.get(&key, || async { build.await.map(|text| Some(body(text))) }).await?;
-    document.ok_or_else(|| PostError::Internal(anyhow::anyhow!("a site document built as nothing")))
+    app.cache.get_or_load(&key, || async { build.await.map(body) }).await
 }
 
 pub async fn feed(app: &AppState, kind: Feed) -> Result<CachedBody, PostError> {

@@ -48,14 +48,12 @@ type Result<T> = std::result::Result<T, TagError>;
 /// JSON body of a `Vec<TagWithCount>` (cached 7 days).
 pub async fn public_tags(ctx: &DbCtx) -> Result<CachedBody> {
     let now = ctx.clock.now_ms();
-    let body = ctx
-        .cache
-        .get(&public_tags_key(), || async {
+    ctx.cache
+        .get_or_load(&public_tags_key(), || async {
             let tags = data::list_public(&ctx.db, now).await?;
-            Ok::<_, TagError>(Some(CachedBody::json(&tags).map_err(anyhow::Error::from)?))
+            Ok(CachedBody::json(&tags).map_err(anyhow::Error::from)?)
         })
-        .await?;
-    Ok(body.expect("the loader always returns a body"))
+        .await
 }
 
 pub async fn tags_admin(ctx: &AdminCtx, input: &TagsAdminInput) -> Result<Vec<TagWithCount>> {

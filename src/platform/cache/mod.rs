@@ -136,6 +136,18 @@ impl CacheService {
         result
     }
 
+    /// Read-through for a loader that always produces a value (a list, a
+    /// document): `get` without the `Option` on either side.
+    pub async fn get_or_load<T, E, F, Fut>(&self, key: &Key<T>, loader: F) -> Result<T, E>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let value = self.get(key, || async { loader().await.map(Some) }).await?;
+        Ok(value.expect("the loader produced a value, and None is never stored"))
+    }
+
     /// Stores a value now (awaiting the write).
     pub async fn set<T>(&self, key: &Key<T>, value: &T) -> Result<(), CacheError> {
         let name = self.stored_name(key).await.ok_or(CacheError::Unavailable)?;

@@ -142,7 +142,8 @@ where
     }
     // Whether this client got it compressed or not, another may: shared
     // caches must keep the variants apart (see `compression`).
-    if !response.headers().get_all(header::VARY).iter().any(|v| v.as_bytes().eq_ignore_ascii_case(b"accept-encoding")) {
+    let varies = |v: &HeaderValue| v.as_bytes().windows(15).any(|w| w.eq_ignore_ascii_case(b"accept-encoding"));
+    if !response.headers().get_all(header::VARY).iter().any(varies) {
         response.headers_mut().append(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
 

@@ -1,8 +1,9 @@
 //! HTTP plumbing shared by every feature: the error envelope, the context
 //! chain extractors, validated input, endpoint declarations (server
 //! functions and REST routes) with their auth/cache policies, the OpenAPI
-//! document, and the per-request observation layer (request id, span,
-//! metrics, error normalisation). May use: `platform::{auth, cache, config, clock, db, state}`.
+//! document, the front door every request passes (request id, span, metrics,
+//! body limit, timeout, panics, error normalisation), compression, and
+//! sending cached JSON bodies. May use: `platform::{auth, cache, config, clock, db, state}`.
 
 pub mod cache_policy;
 pub mod cached;
