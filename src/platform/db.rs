@@ -7,8 +7,11 @@
 //! so they never fail with SQLITE_BUSY on a lock upgrade) plus a read-only
 //! pool. May use: `platform::config`.
 
+mod readers;
+
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::migrate::Migrator;
@@ -17,6 +20,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 use crate::platform::config::{Config, DatabaseKind};
+pub use readers::{Reader, SqliteReaders};
 
 pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 pub static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -31,7 +35,7 @@ pub enum Db {
 #[derive(Clone, Debug)]
 pub struct SqliteDb {
     /// Read-only connections; used for every plain read.
-    pub read: SqlitePool,
+    pub read: Arc<SqliteReaders>,
     /// The one connection that writes.
     pub write: SqlitePool,
 }
@@ -43,14 +47,20 @@ pub enum Tx {
 }
 
 /// Runs a query expression on the read side: `on_read!(db, |pool| sqlx::query(..).fetch_one(pool))`.
+/// On SQLite `pool` is a `&mut SqliteConnection` lent by [`SqliteReaders`].
 #[macro_export]
 macro_rules! on_read {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
-            $crate::platform::db::Db::Sqlite(sqlite) => {
-                let $pool = &sqlite.read;
-                $body.await
-            }
+            $crate::platform::db::Db::Sqlite(sqlite) => match sqlite.read.acquire().await {
+                Ok(mut reader) => {
+                    let $pool = &mut *reader;
+                    let result = $body.await;
+                    reader.check(&result);
+                    result
+                }
+                Err(error) => Err(error),
+            },
             $crate::platform::db::Db::Postgres(pg) => {
                 let $pool = pg;
                 $body.await
@@ -141,20 +151,21 @@ impl Db {
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-16000");
         // The writer opens first: it creates the file and switches it to WAL.
+        // No ping before handing out a connection: there is no peer that can
+        // hang up on a local file, and each ping is a round trip to the
+        // connection's worker thread (it doubled the cost of a point read).
         let write = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(config.db_acquire_timeout)
             .connect_with(options.clone())
             .await
             .with_context(|| format!("opening SQLite database {path}"))?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(config.sqlite_readers)
-            .acquire_timeout(config.db_acquire_timeout)
-            .connect_with(options.read_only(true))
+        let read = SqliteReaders::open(options.read_only(true), config.sqlite_readers, config.db_acquire_timeout)
             .await
             .with_context(|| format!("opening SQLite readers for {path}"))?;
-        Ok(Db::Sqlite(SqliteDb { read, write }))
+        Ok(Db::Sqlite(SqliteDb { read: Arc::new(read), write }))
     }
 
     async fn connect_postgres(config: &Config) -> anyhow::Result<Db> {

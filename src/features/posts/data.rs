@@ -1,5 +1,7 @@
 //! SQL for posts and their public read model. SQL only.
 
+use std::sync::LazyLock;
+
 use crate::platform::clock::Millis;
 use crate::platform::db::Db;
 use crate::{execute, execute_tx, on_read, on_write};
@@ -309,14 +311,38 @@ pub async fn public_published_at(db: &Db, post_id: i64) -> sqlx::Result<Option<M
         .fetch_optional(pool))
 }
 
-/// A post readers may open by slug (listed or unlisted) at `now`.
+/// A post's published tags as a JSON array of `[id, name]` pairs sorted by
+/// name (`[]` without tags), so a detail read is one statement: on SQLite
+/// every statement is a round trip to the connection's worker thread.
+const TAGS_JSON_SQLITE: &str = "(SELECT json_group_array(json_array(t.id, t.name) ORDER BY t.name)
+     FROM public_post_tags l JOIN tags t ON t.id = l.tag_id WHERE l.post_id = pp.post_id)";
+const TAGS_JSON_POSTGRES: &str = "(SELECT COALESCE(json_agg(json_build_array(t.id, t.name) ORDER BY t.name), '[]')::text
+     FROM public_post_tags l JOIN tags t ON t.id = l.tag_id WHERE l.post_id = pp.post_id)";
+
+fn public_detail_sql(tags_json: &str) -> String {
+    format!(
+        "SELECT {PUBLIC_COLUMNS}, pp.content_html, pp.toc_json, {tags_json} AS tags_json
+         FROM public_posts pp WHERE {REACHABLE} AND pp.slug = $2"
+    )
+}
+
+static PUBLIC_DETAIL_SQLITE: LazyLock<String> = LazyLock::new(|| public_detail_sql(TAGS_JSON_SQLITE));
+static PUBLIC_DETAIL_POSTGRES: LazyLock<String> = LazyLock::new(|| public_detail_sql(TAGS_JSON_POSTGRES));
+
+fn tags_json(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => TAGS_JSON_SQLITE,
+        Db::Postgres(_) => TAGS_JSON_POSTGRES,
+    }
+}
+
+/// A post readers may open by slug (listed or unlisted) at `now`, with its tags.
 pub async fn find_public_by_slug(db: &Db, slug: &str, now: Millis) -> sqlx::Result<Option<PublicDetailRow>> {
-    on_read!(db, |pool| sqlx::query_as::<_, PublicDetailRow>(sql(format!(
-        "SELECT {PUBLIC_COLUMNS}, pp.content_html, pp.toc_json FROM public_posts pp WHERE {REACHABLE} AND pp.slug = $2"
-    )))
-    .bind(now)
-    .bind(slug)
-    .fetch_optional(pool))
+    let text: &'static str = match db {
+        Db::Sqlite(_) => &PUBLIC_DETAIL_SQLITE,
+        Db::Postgres(_) => &PUBLIC_DETAIL_POSTGRES,
+    };
+    on_read!(db, |pool| sqlx::query_as::<_, PublicDetailRow>(text).bind(now).bind(slug).fetch_optional(pool))
 }
 
 /// Listed posts among `ids` (in no particular order).
@@ -364,10 +390,11 @@ pub async fn pinned_public(db: &Db, now: Millis) -> sqlx::Result<Vec<PublicPostR
     .fetch_all(pool))
 }
 
-/// The newest listed posts with their HTML (feeds).
+/// The newest listed posts with their HTML and tags (feeds).
 pub async fn newest_with_content(db: &Db, now: Millis, limit: i64) -> sqlx::Result<Vec<PublicDetailRow>> {
+    let tags_json = tags_json(db);
     on_read!(db, |pool| sqlx::query_as::<_, PublicDetailRow>(sql(format!(
-        "SELECT {PUBLIC_COLUMNS}, pp.content_html, pp.toc_json FROM public_posts pp WHERE {LISTED}
+        "SELECT {PUBLIC_COLUMNS}, pp.content_html, pp.toc_json, {tags_json} AS tags_json FROM public_posts pp WHERE {LISTED}
          ORDER BY pp.published_at DESC, pp.post_id DESC LIMIT $2"
     )))
     .bind(now)

@@ -181,6 +181,8 @@ pub struct PublicDetailRow {
     pub item: PublicPostRow,
     pub content_html: String,
     pub toc_json: String,
+    /// `[[id, name], ...]`, sorted by name.
+    pub tags_json: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

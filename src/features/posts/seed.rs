@@ -4,6 +4,10 @@
 //! years. Goes through the same snapshot builder as publishing, then
 //! invalidates the public caches once.
 
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
 use crate::features::tags;
 use crate::platform::state::AppState;
 
@@ -174,44 +178,70 @@ fn post(rng: &mut Rng, n: usize) -> (String, String) {
     (title, md)
 }
 
+/// Posts seeded at once: rendering (syntect) is CPU work that runs beside
+/// other posts' writes, which the single SQLite writer takes in turn.
+const SEED_CONCURRENCY: usize = 4;
+
 /// Creates `count` published posts; returns how many were made.
 pub async fn seed(app: &AppState, count: usize) -> Result<usize, PostError> {
     let mut tag_ids = Vec::new();
     for name in TAGS {
         tag_ids.push(tags::service::ensure_tag(app, name).await?);
     }
-    let mut rng = Rng(0x5EED_F11A_u64 ^ count as u64);
+    let tag_ids: Arc<[i64]> = tag_ids.into();
     let now = app.clock.now_ms();
-    for n in 0..count {
-        let (title, content) = post(&mut rng, n);
-        let slug = service::generate_slug(app, &title, None).await?;
-        let id = data::insert_empty(&app.db, &slug, now).await?;
-        // Spread over about three years, newest last.
-        let published_at = now - ((count - n) as i64) * 86_400_000 * 3 * 365 / count.max(1) as i64;
-        let changes = PostChanges {
-            title: Some(&title),
-            content: Some(Some(&content)),
-            status: Some(PostStatus::Published),
-            published_at: Some(Some(published_at)),
-            ..Default::default()
-        };
-        if let UpdateOutcome::Missing | UpdateOutcome::Stale = data::update(&app.db, id, &changes, None, now).await? {
-            return Err(PostError::NotFound);
+    let mut running = JoinSet::new();
+    let mut made = 0;
+    let mut next = 0;
+    while made < count {
+        while next < count && running.len() < SEED_CONCURRENCY {
+            let (app, tag_ids) = (app.clone(), tag_ids.clone());
+            running.spawn(async move { seed_post(&app, &tag_ids, count, next, now).await });
+            next += 1;
         }
-        let mut chosen: Vec<i64> = (0..2 + rng.below(2)).map(|_| tag_ids[rng.below(tag_ids.len())]).collect();
-        chosen.sort_unstable();
-        chosen.dedup();
-        tags::service::replace_post_tags(app, id, &chosen).await?;
-        let summary = service::summary_for_publishing(app, id, false).await?;
-        service::build_public_snapshot(app, id, &summary).await?;
-        if (n + 1) % 500 == 0 {
-            tracing::info!(done = n + 1, count, "seeding posts");
+        match running.join_next().await {
+            Some(Ok(result)) => result?,
+            Some(Err(join_error)) => return Err(PostError::Internal(anyhow::Error::new(join_error))),
+            None => break,
+        }
+        made += 1;
+        if made % 1000 == 0 {
+            tracing::info!(done = made, count, "seeding posts");
         }
     }
     for namespace in [POSTS_LIST, POSTS_DETAIL] {
         app.cache.bump_version(namespace).await.map_err(|e| PostError::Internal(anyhow::Error::new(e)))?;
     }
-    Ok(count)
+    Ok(made)
+}
+
+/// Post `n` of `count`: its own generator (so the result does not depend on
+/// the order posts finish in), published through the same snapshot builder
+/// as the editor's publish.
+async fn seed_post(app: &AppState, tag_ids: &[i64], count: usize, n: usize, now: i64) -> Result<(), PostError> {
+    let mut rng = Rng((0x5EED_F11A_u64 ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).max(1));
+    let (title, content) = post(&mut rng, n);
+    let slug = service::generate_slug(app, &title, None).await?;
+    let id = data::insert_empty(&app.db, &slug, now).await?;
+    // Spread over about three years, newest last.
+    let published_at = now - ((count - n) as i64) * 86_400_000 * 3 * 365 / count.max(1) as i64;
+    let changes = PostChanges {
+        title: Some(&title),
+        content: Some(Some(&content)),
+        status: Some(PostStatus::Published),
+        published_at: Some(Some(published_at)),
+        ..Default::default()
+    };
+    if let UpdateOutcome::Missing | UpdateOutcome::Stale = data::update(&app.db, id, &changes, None, now).await? {
+        return Err(PostError::NotFound);
+    }
+    let mut chosen: Vec<i64> = (0..2 + rng.below(2)).map(|_| tag_ids[rng.below(tag_ids.len())]).collect();
+    chosen.sort_unstable();
+    chosen.dedup();
+    tags::service::replace_post_tags(app, id, &chosen).await?;
+    let summary = service::summary_for_publishing(app, id, false).await?;
+    service::build_public_snapshot(app, id, &summary).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use anyhow::Context;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -11,7 +12,7 @@ use crate::features::revisions;
 use crate::features::revisions::schema::RevisionReason;
 use crate::features::search;
 use crate::features::tags;
-use crate::features::tags::schema::public_tags_key;
+use crate::features::tags::schema::{TagRef, public_tags_key};
 use crate::platform::cache::CachedBody;
 use crate::platform::clock::Millis;
 use crate::platform::content;
@@ -23,8 +24,8 @@ use crate::platform::workflow::{CreateOptions, EngineError};
 use super::data::{self, AdminFilter, PostChanges, PublicPage, PublicSnapshot, UpdateOutcome};
 use super::schema::{
     AdminListInput, AdminSortBy, AdminSortDir, ListQuery, POSTS_LIST, Post, PostListResponse, PostRow, PostStatus, PostWithSync,
-    PostWithToc, PublicPostDetail, PublicPostItem, PublicPostRow, PublishOutput, UpdatePostInput, detail_key, list_key, pinned_key,
-    popular_key, related_key, slugify,
+    PostWithToc, PublicDetailRow, PublicPostDetail, PublicPostItem, PublicPostRow, PublishOutput, UpdatePostInput, detail_key, list_key,
+    pinned_key, popular_key, related_key, slugify,
 };
 use super::workflows::{PostProcess, PostProcessParams, ScheduledPublish, ScheduledPublishParams};
 
@@ -128,7 +129,7 @@ pub async fn detail(ctx: &DbCtx, slug: &str) -> Result<CachedBody> {
         .get(&detail_key(slug), || async {
             let Some(row) = data::find_public_by_slug(&ctx.db, slug, ctx.clock.now_ms()).await? else { return Ok(None) };
             let toc = serde_json::from_str(&row.toc_json).unwrap_or_default();
-            let tags = tags::service::public_tags_of(&ctx.0, &[row.item.id]).await?.remove(&row.item.id).unwrap_or_default();
+            let tags = tags_of_row(&row)?;
             let detail = PublicPostDetail { item: PublicPostItem::from_row(row.item, tags), toc, content_html: row.content_html };
             ready_body(&detail).map(Some)
         })
@@ -173,15 +174,19 @@ pub async fn popular(ctx: &DbCtx, limit: u32) -> Result<Vec<PublicPostItem>> {
 /// the feeds cache their finished documents).
 pub async fn newest_for_feeds(app: &AppState, limit: u32) -> Result<Vec<PublicPostDetail>> {
     let rows = data::newest_with_content(&app.db, app.clock.now_ms(), i64::from(limit)).await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.item.id).collect();
-    let mut tags = tags::service::public_tags_of(app, &ids).await?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| {
-            let t = tags.remove(&row.item.id).unwrap_or_default();
-            PublicPostDetail { toc: Vec::new(), content_html: row.content_html, item: PublicPostItem::from_row(row.item, t) }
+            let tags = tags_of_row(&row)?;
+            Ok(PublicPostDetail { toc: Vec::new(), content_html: row.content_html, item: PublicPostItem::from_row(row.item, tags) })
         })
-        .collect())
+        .collect()
+}
+
+/// The tags a detail row carries as JSON (`[[id, name], ...]`).
+fn tags_of_row(row: &PublicDetailRow) -> Result<Vec<TagRef>> {
+    let pairs: Vec<(i64, String)> =
+        serde_json::from_str(&row.tags_json).with_context(|| format!("tags of post {} are not a JSON array of [id, name]", row.item.id))?;
+    Ok(pairs.into_iter().map(|(id, name)| TagRef { id, name }).collect())
 }
 
 /// `(slug, updatedAt)` of listed posts, newest first, for sitemaps.

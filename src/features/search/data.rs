@@ -102,7 +102,8 @@ pub async fn query(db: &Db, terms: &[String], now: Millis, limit: i64) -> sqlx::
                 .enumerate()
                 .map(|(i, t)| format!("\"{}\"{}", t.replace('"', "\"\""), if i == last { "*" } else { "" }))
                 .collect();
-            sqlx::query_as::<_, (i64, f64)>(sqlx::AssertSqlSafe(format!(
+            let mut reader = sqlite.read.acquire().await?;
+            let result = sqlx::query_as::<_, (i64, f64)>(sqlx::AssertSqlSafe(format!(
                 "SELECT pp.post_id, -bm25(search_index, 10.0, 4.0, 4.0, 1.0) AS score
                  FROM search_index JOIN public_posts pp ON pp.post_id = search_index.rowid
                  WHERE {LISTED} AND search_index MATCH $2
@@ -111,8 +112,10 @@ pub async fn query(db: &Db, terms: &[String], now: Millis, limit: i64) -> sqlx::
             .bind(now)
             .bind(expression.join(" "))
             .bind(limit)
-            .fetch_all(&sqlite.read)
-            .await
+            .fetch_all(&mut *reader)
+            .await;
+            reader.check(&result);
+            result
         }
         Db::Postgres(pg) => {
             let expression: Vec<String> = terms

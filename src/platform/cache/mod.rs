@@ -178,6 +178,9 @@ impl CacheService {
     }
 
     fn store_in_background<T>(&self, key: &Key<T>, name: String, value: &T) {
+        if let Store::Disabled = self.0.store {
+            return; // nothing to encode, no task to spawn
+        }
         let bytes = match (key.encode)(value) {
             Ok(bytes) => bytes,
             Err(error) => {
