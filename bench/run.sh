@@ -95,6 +95,7 @@ endpoints=(
   "tags|/api/tags"
   "search (en)|/api/search?q=cache"
   "search (zh)|/api/search?q=%E6%80%A7%E8%83%BD"
+  "search (en, uncached)|/api/search?q=cache"
   "rss|/rss.xml"
   "sitemap|/sitemap.xml"
   "getSession (cookie)|/_fn/getSession"
@@ -105,6 +106,7 @@ deep_cursor=$(curl -fsS "$base/api/posts?limit=50" | python3 -c 'import json,sys
 : >"$work/routes.tsv"
 n=0
 capture() {  # path [cookie]
+  cut -f1 "$work/routes.tsv" | grep -qxF -- "$1" && return 0  # one route per path
   n=$((n + 1))
   local file="$work/body-$n" type
   type=$(curl -fsS -H "Cookie: ${2:-}" -o "$file" -w '%{content_type}' "$base$1")
@@ -145,7 +147,7 @@ for entry in "${endpoints[@]}"; do
   auth=""
   [ "$path" = /_fn/getSession ] && auth=$cookie
   target=$base
-  [ "$name" = "detail (uncached)" ] && target="http://127.0.0.1:$uport"
+  case "$name" in *uncached*) target="http://127.0.0.1:$uport" ;; esac
   for c in 1 16 64; do
     # Warm-up, then flint and the baseline back to back.
     measure "$target" "$path" "$c" "$auth" 1 >/dev/null

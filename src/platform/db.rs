@@ -38,6 +38,8 @@ pub struct SqliteDb {
     pub read: Arc<SqliteReaders>,
     /// The one connection that writes.
     pub write: SqlitePool,
+    /// The database file's path, for the migration lock beside it.
+    pub path: std::path::PathBuf,
 }
 
 /// A transaction on either backend; commit it or it rolls back on drop.
@@ -165,7 +167,7 @@ impl Db {
         let read = SqliteReaders::open(options.read_only(true), config.sqlite_readers, config.db_acquire_timeout)
             .await
             .with_context(|| format!("opening SQLite readers for {path}"))?;
-        Ok(Db::Sqlite(SqliteDb { read: Arc::new(read), write }))
+        Ok(Db::Sqlite(SqliteDb { read: Arc::new(read), write, path: path.into() }))
     }
 
     async fn connect_postgres(config: &Config) -> anyhow::Result<Db> {
@@ -189,7 +191,25 @@ impl Db {
     /// Applies every pending migration of this backend.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
-            Db::Sqlite(sqlite) => SQLITE_MIGRATIONS.run(&sqlite.write).await,
+            Db::Sqlite(sqlite) => {
+                // sqlx takes no lock on SQLite (it does on PostgreSQL), so two
+                // processes starting on one file (`serve` and `worker`) would
+                // both apply a new migration and one would fail half-way. A
+                // file lock beside the database lets one migrate at a time.
+                let mut lock_path = sqlite.path.clone().into_os_string();
+                lock_path.push("-migrate-lock"); // beside SQLite's own -wal and -shm
+                let lock = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+                    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
+                    file.lock()?;
+                    Ok(file)
+                })
+                .await
+                .context("waiting for the migration lock")?
+                .context("taking the migration lock beside the database")?;
+                let result = SQLITE_MIGRATIONS.run(&sqlite.write).await;
+                drop(lock);
+                result
+            }
             Db::Postgres(pg) => POSTGRES_MIGRATIONS.run(pg).await,
         }
         .context("applying database migrations")

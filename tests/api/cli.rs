@@ -134,6 +134,24 @@ async fn user_commands(backend: Backend) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_starting_together_on_one_sqlite_file_migrate_once() {
+    // `serve` and `worker` (or two `migrate`s) on a new file: without the
+    // migration lock both applied the first migration and one failed.
+    let database = TestDatabase::create(&Backend::Sqlite).await;
+    let url = database.url.clone();
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || flint(&["migrate"], &[("DATABASE_URL", url.as_str())], None))
+        })
+        .collect();
+    for run in runs {
+        let output = run.join().unwrap();
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_creates_published_posts() {
     let database = TestDatabase::create(&Backend::Sqlite).await;
     let seeded = flint(&["seed", "--posts", "30"], &[("DATABASE_URL", database.url.as_str())], None);

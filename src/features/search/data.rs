@@ -102,10 +102,13 @@ pub async fn query(db: &Db, terms: &[String], now: Millis, limit: i64) -> sqlx::
                 .enumerate()
                 .map(|(i, t)| format!("\"{}\"{}", t.replace('"', "\"\""), if i == last { "*" } else { "" }))
                 .collect();
+            // CROSS JOIN keeps the full-text match as the outer loop: the planner
+            // otherwise walks every listed post and runs the match once per post
+            // (seconds at 10,000 posts instead of milliseconds).
             let mut reader = sqlite.read.acquire().await?;
             let result = sqlx::query_as::<_, (i64, f64)>(sqlx::AssertSqlSafe(format!(
                 "SELECT pp.post_id, -bm25(search_index, 10.0, 4.0, 4.0, 1.0) AS score
-                 FROM search_index JOIN public_posts pp ON pp.post_id = search_index.rowid
+                 FROM search_index CROSS JOIN public_posts pp ON pp.post_id = search_index.rowid
                  WHERE {LISTED} AND search_index MATCH $2
                  ORDER BY score DESC, pp.published_at DESC LIMIT $3"
             )))
