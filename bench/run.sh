@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # flint's load benchmark against a baseline measured in the same run.
 #
-#   bench/run.sh [--posts N] [--duration SECONDS] [--backend sqlite|postgres]
+#   bench/run.sh [--posts N] [--duration SECONDS] [--rounds N] [--backend sqlite|postgres]
 #
 # Builds flint (release) and the baseline (bench/baseline: the same response
 # bytes served from memory by a minimal axum server), seeds a fresh database,
@@ -14,17 +14,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 posts=1000
-duration=5
+duration=3
+rounds=3
 backend=sqlite
 while [ $# -gt 0 ]; do
   case "$1" in
     --posts) posts=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --backend) backend=$2; shift 2 ;;
-    *) echo "usage: bench/run.sh [--posts N] [--duration SECONDS] [--backend sqlite|postgres]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--posts N] [--duration SECONDS] [--rounds N] [--backend sqlite|postgres]" >&2; exit 2 ;;
   esac
 done
-command="bench/run.sh --posts $posts --duration $duration --backend $backend"
+command="bench/run.sh --posts $posts --duration $duration --rounds $rounds --backend $backend"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flint-target}"
 command -v wrk >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq wrk; }
@@ -136,7 +138,7 @@ measure() {  # url-base path-or-file connections [cookie] [seconds]
     /Requests\/sec/ { rps = $2 }
     $1 == "50%" { p50 = ms($2) }
     $1 == "99%" { p99 = ms($2) }
-    END { printf "%.0f %.2f %.2f\n", rps, p50, p99 }'
+    END { printf "%.0f %.3f %.3f\n", rps, p50, p99 }'
 }
 
 rows=()
@@ -149,13 +151,26 @@ for entry in "${endpoints[@]}"; do
   target=$base
   case "$name" in *uncached*) target="http://127.0.0.1:$uport" ;; esac
   for c in 1 16 64; do
-    # Warm-up, then flint and the baseline back to back.
+    # Warm-up, then flint and the baseline back to back, $rounds times: the
+    # machine drifts by ±15% within seconds, so each round's pair gives a
+    # ratio and the median round is reported.
     measure "$target" "$path" "$c" "$auth" 1 >/dev/null
-    read -r f_rps f_p50 f_p99 < <(measure "$target" "$path" "$c" "$auth")
-    read -r b_rps b_p50 b_p99 < <(measure "http://127.0.0.1:$bport" "$path" "$c" "$auth")
-    ratio=$(python3 -c "print(f'{$f_rps / max($b_rps, 1):.2f}')")
+    measure "http://127.0.0.1:$bport" "$path" "$c" "$auth" 1 >/dev/null
+    samples=()
+    for _ in $(seq "$rounds"); do
+      read -r f_rps f_p50 f_p99 < <(measure "$target" "$path" "$c" "$auth")
+      read -r b_rps b_p50 b_p99 < <(measure "http://127.0.0.1:$bport" "$path" "$c" "$auth")
+      samples+=("$f_rps $f_p50 $f_p99 $b_rps")
+    done
+    # -> "flint_rps p50 p99 baseline_rps ratio" of the round with the median ratio
+    read -r f_rps f_p50 f_p99 b_rps ratio < <(printf '%s\n' "${samples[@]}" | python3 -c '
+import sys
+rounds = [l.split() for l in sys.stdin if l.strip()]
+rounds.sort(key=lambda r: float(r[0]) / max(float(r[3]), 1))
+f, p50, p99, b = rounds[len(rounds) // 2]
+print(f, p50, p99, b, f"{float(f) / max(float(b), 1):.2f}")')
     rows+=("| $name | $c | $f_rps | $f_p50 | $f_p99 | $b_rps | $ratio |")
-    echo "$name c$c: flint $f_rps req/s (p99 $f_p99 ms), baseline $b_rps req/s, ratio $ratio" >&2
+    echo "$name c$c: flint $f_rps req/s (p99 $f_p99 ms), baseline $b_rps req/s, ratio $ratio (median of $rounds)" >&2
   done
 done
 peak_rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$flint_pid/status")
@@ -168,7 +183,8 @@ mkdir -p bench/results
   echo "Commit: $(git rev-parse --short HEAD)  "
   echo "Date: $(date -u +%Y-%m-%dT%H:%MZ)  "
   echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -srm); flint, the baseline and wrk share it.  "
-  echo "Ready to serve $ready_ms ms after start. Peak RSS $((peak_rss_kb / 1024)) MiB (the cached instance, after every run above)."
+  echo "Ready to serve $ready_ms ms after start. Peak RSS $((peak_rss_kb / 1024)) MiB (the cached instance, after every run above).  "
+  echo "Each row is the round with the median flint/baseline ratio of $rounds rounds of $duration s (flint, then the baseline)."
   echo
   echo "| endpoint | connections | flint req/s | p50 ms | p99 ms | baseline req/s | flint/baseline |"
   echo "|---|---:|---:|---:|---:|---:|---:|"
@@ -184,4 +200,29 @@ mkdir -p bench/results
     echo
     cat "$file"
   done
+  # How single-connection latency grows with the number of posts, per backend:
+  # p50 at c1 of the largest run against the smallest.
+  python3 - bench/results/*.md <<'PY'
+import re, sys
+runs = {}
+for path in sys.argv[1:]:
+    m = re.search(r"(\w+)-(\d+)\.md$", path)
+    rows = {}
+    for line in open(path):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 7 and cells[1] == "1":
+            rows[cells[0]] = float(cells[3])
+    runs.setdefault(m.group(1), {})[int(m.group(2))] = rows
+for backend, sizes in sorted(runs.items(), reverse=True):
+    if len(sizes) < 2:
+        continue
+    small, large = min(sizes), max(sizes)
+    print(f"\n## Latency growth, {backend}: p50 at 1 connection, {small:,} -> {large:,} posts\n")
+    print(f"| endpoint | {small:,} posts ms | {large:,} posts ms | growth |")
+    print("|---|---:|---:|---:|")
+    for name in ["detail (cached)", "detail (uncached)", "list first page", "list deep cursor", "search (en)", "search (zh)", "search (en, uncached)"]:
+        a, b = sizes[small].get(name), sizes[large].get(name)
+        if a and b:
+            print(f"| {name} | {a:.2f} | {b:.2f} | {100 * (b - a) / a:+.0f}% |")
+PY
 } >bench/RESULTS.md

@@ -151,7 +151,10 @@ impl Db {
             .busy_timeout(config.sqlite_busy_timeout)
             .foreign_keys(true)
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-16000");
+            // 4 MB of pages per connection (five with the default readers):
+            // the OS keeps the file cached anyway, and 16 MB each let peak RSS
+            // pass 64 MB with 10,000 posts.
+            .pragma("cache_size", "-4000");
         // The writer opens first: it creates the file and switches it to WAL.
         // No ping before handing out a connection: there is no peer that can
         // hang up on a local file, and each ping is a round trip to the
