@@ -4,13 +4,10 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
-use axum::response::Response;
 use axum::serve::IncomingStream;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -24,8 +21,8 @@ use crate::platform::cache::CacheService;
 use crate::platform::clock::Clock;
 use crate::platform::config::Config;
 use crate::platform::db::Db;
-use crate::platform::http::compression::CompressionLayer;
-use crate::platform::http::front::FrontLayer;
+use crate::platform::http::compression::{CompressWhenAsked, CompressionLayer};
+use crate::platform::http::front::{Front, FrontLayer};
 use crate::platform::http::{AppError, Routes, openapi};
 use crate::platform::rate_limit::RateLimiter;
 use crate::platform::redis::Redis;
@@ -125,30 +122,33 @@ async fn connect(config: Config, clock: Clock, workflows: Registry, openapi: ser
     Ok(state)
 }
 
+/// The routes and the fallback. Request bodies are bounded by the front
+/// door (`FLINT_BODY_LIMIT`), not by axum's `DefaultBodyLimit`, whose layer
+/// was wrapped around every route and ran on every request.
 fn router(state: AppState, routes: Routes) -> Router {
-    routes.into_router().fallback(not_found).layer(DefaultBodyLimit::max(state.config.body_limit)).with_state(state)
+    routes.into_router().fallback(not_found).with_state(state)
 }
 
-/// The service one connection is answered by: compression outside, then the
-/// front door (request id, metrics, body limit, timeout, panics, error
-/// envelope) around the router. They wrap the router instead of being
-/// `Router::layer`s so they are not cloned into every route and boxed again
-/// on every request.
-fn http_service(
-    router: Router,
-    state: &AppState,
-) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send + 'static> + Clone + Send + 'static {
-    let front = FrontLayer { body_limit: state.config.body_limit, timeout: state.config.request_timeout };
-    ServiceBuilder::new().layer(CompressionLayer).layer(front).service(router)
-}
-
-/// Makes the per-connection service, with the peer address as `ConnectInfo`
-/// (what `Router::into_make_service_with_connect_info` does for a bare router).
+/// Makes the service each connection is answered by: compression outside,
+/// then the front door (request id, peer address, metrics, body limit,
+/// timeout, panics, error envelope) around the router. They wrap the router
+/// instead of being `Router::layer`s so they are not cloned into every route
+/// and boxed again on every request.
 #[derive(Clone)]
-struct ConnectionService<S>(S);
+struct ConnectionService {
+    router: Router,
+    front: FrontLayer,
+}
 
-impl<S: Clone> Service<IncomingStream<'_, TcpListener>> for ConnectionService<S> {
-    type Response = WithPeer<S>;
+impl ConnectionService {
+    fn new(router: Router, state: &AppState) -> Self {
+        let front = FrontLayer { body_limit: state.config.body_limit, timeout: state.config.request_timeout, peer: None };
+        ConnectionService { router, front }
+    }
+}
+
+impl Service<IncomingStream<'_, TcpListener>> for ConnectionService {
+    type Response = CompressWhenAsked<Front<Router>>;
     type Error = Infallible;
     type Future = std::future::Ready<Result<Self::Response, Infallible>>;
 
@@ -157,29 +157,8 @@ impl<S: Clone> Service<IncomingStream<'_, TcpListener>> for ConnectionService<S>
     }
 
     fn call(&mut self, stream: IncomingStream<'_, TcpListener>) -> Self::Future {
-        std::future::ready(Ok(WithPeer { inner: self.0.clone(), peer: *stream.remote_addr() }))
-    }
-}
-
-/// Adds the connection's peer address to each of its requests.
-#[derive(Clone)]
-struct WithPeer<S> {
-    inner: S,
-    peer: SocketAddr,
-}
-
-impl<S: Service<Request>> Service<Request> for WithPeer<S> {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request) -> S::Future {
-        request.extensions_mut().insert(ConnectInfo(self.peer));
-        self.inner.call(request)
+        let front = FrontLayer { peer: Some(*stream.remote_addr()), ..self.front };
+        std::future::ready(Ok(ServiceBuilder::new().layer(CompressionLayer).layer(front).service(self.router.clone())))
     }
 }
 
@@ -206,8 +185,7 @@ pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output
         trigger.cancel();
     });
 
-    let server =
-        axum::serve(listener, ConnectionService(http_service(router, &state))).with_graceful_shutdown(stopping.clone().cancelled_owned());
+    let server = axum::serve(listener, ConnectionService::new(router, &state)).with_graceful_shutdown(stopping.clone().cancelled_owned());
     let deadline = async {
         stopping.cancelled().await;
         tokio::time::sleep(grace).await;

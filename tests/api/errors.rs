@@ -72,7 +72,7 @@ async fn malformed_json_is_400_and_bad_input_is_422(backend: Backend) {
 }
 
 async fn wrong_content_type_is_415_and_large_bodies_413(backend: Backend) {
-    let app = TestApp::spawn_with(backend, &[("FLINT_BODY_LIMIT", "4KiB")]).await;
+    let app = TestApp::spawn_with(backend.clone(), &[("FLINT_BODY_LIMIT", "4KiB")]).await;
     let res = read(app.http.post(app.url("/api/auth/sign-in/email")).body("email=a&password=b").send().await.unwrap()).await;
     assert_eq!(res.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(res.code(), "UNSUPPORTED_MEDIA_TYPE");
@@ -81,6 +81,35 @@ async fn wrong_content_type_is_415_and_large_bodies_413(backend: Backend) {
     let res = app.user().post("/api/auth/sign-in/email", big).await;
     assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(res.code(), "PAYLOAD_TOO_LARGE");
+
+    // Without a Content-Length the limit is met while the body is read.
+    let big = json!({"email": "a@example.com", "password": "x".repeat(8 * 1024)}).to_string();
+    let answer = chunked_post(&app, "/api/auth/sign-in/email", &big).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("PAYLOAD_TOO_LARGE"), "{answer}");
+
+    // A limit above axum's own 2 MB default is the one that applies.
+    let app = TestApp::spawn_with(backend, &[("FLINT_BODY_LIMIT", "3MiB")]).await;
+    let large = json!({"email": "a@example.com", "password": "x".repeat(2_500_000)}).to_string();
+    let answer = chunked_post(&app, "/api/auth/sign-in/email", &large).await;
+    assert!(!answer.starts_with("HTTP/1.1 413"), "{}", &answer[..answer.len().min(300)]);
+}
+
+/// POSTs `body` as JSON in one chunk of a chunked body (no Content-Length)
+/// and returns the raw response.
+async fn chunked_post(app: &TestApp, path: &str, body: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        app.addr
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The server may answer and close before the whole body is sent.
+    let _ = stream.write_all(format!("{:x}\r\n{body}\r\n0\r\n\r\n", body.len()).as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).into_owned()
 }
 
 async fn panics_are_opaque_500s_with_the_request_id(backend: Backend) {

@@ -245,8 +245,8 @@ thread_local! {
     /// Counter handles resolved once per thread (by the addresses of the
     /// static label values): the `metrics` macros build and hash their key on
     /// every call, and this runs on every cache read.
-    static REQUEST_COUNTERS: std::cell::RefCell<HashMap<(usize, usize), metrics::Counter>> =
-        std::cell::RefCell::new(HashMap::new());
+    static REQUEST_COUNTERS: std::cell::RefCell<HashMap<(usize, usize), metrics::Counter, foldhash::fast::RandomState>> =
+        std::cell::RefCell::new(HashMap::default());
 }
 
 fn count(namespace: Namespace, result: &'static str) {

@@ -26,7 +26,9 @@ pub enum Store {
 
 #[derive(Clone)]
 pub struct MemoryStore {
-    entries: moka::future::Cache<String, Entry>,
+    /// foldhash (seeded per process) instead of SipHash, which cost about
+    /// as much as the rest of the lookup for these short keys.
+    entries: moka::future::Cache<String, Entry, foldhash::fast::RandomState>,
     versions: Arc<Mutex<HashMap<String, u64>>>,
 }
 
@@ -59,7 +61,7 @@ impl MemoryStore {
                 u32::try_from(key.len() + entry.bytes.len()).unwrap_or(u32::MAX).saturating_add(ENTRY_OVERHEAD)
             })
             .expire_after(EntryTtl)
-            .build();
+            .build_with_hasher(foldhash::fast::RandomState::default());
         MemoryStore { entries, versions: Arc::new(Mutex::new(HashMap::new())) }
     }
 

@@ -1,15 +1,14 @@
 //! The client's IP address. Proxy headers are believed only when the direct
 //! peer is a configured trusted proxy; otherwise anyone could claim any IP.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::ConnectInfo;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use ipnet::IpNet;
 
 pub fn client_ip(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())?;
+    let peer = super::front::current_peer()?.ip();
     Some(resolve(peer, &parts.headers, trusted))
 }
 

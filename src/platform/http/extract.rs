@@ -2,7 +2,6 @@
 //! query strings). Malformed input is a 400; input of the wrong shape or
 //! failing its rules is a 422 with messages keyed by camelCase input path.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -23,7 +22,7 @@ where
 {
     type Rejection = AppError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+    async fn from_request(request: Request, _state: &S) -> Result<Self, AppError> {
         let is_json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -33,17 +32,32 @@ where
         if !is_json {
             return Err(AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json"));
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        // The front door bounds the body (`FLINT_BODY_LIMIT`); reading past
+        // the bound fails with its `LengthLimitError`.
+        let bytes = axum::body::to_bytes(request.into_body(), usize::MAX).await.map_err(|error| {
+            if is_length_limit(&error) {
                 AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "The request body is too large")
             } else {
-                AppError::bad_request(format!("Could not read the request body: {}", rejection.body_text()))
+                AppError::bad_request(format!("Could not read the request body: {error}"))
             }
         })?;
         let value = parse_json(&bytes)?;
         validate(&value)?;
         Ok(ValidJson(value))
     }
+}
+
+/// Whether reading failed on the front door's body limit (the error comes
+/// wrapped once per body layer).
+fn is_length_limit(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        current = error.source();
+    }
+    false
 }
 
 impl<S, T> FromRequestParts<S> for ValidQuery<T>

@@ -16,6 +16,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -38,6 +39,8 @@ pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id
 /// What the front door knows of the request being handled on this task.
 struct RequestScope {
     id: String,
+    /// The connection's peer (absent for requests not read from a socket).
+    peer: Option<SocketAddr>,
     /// Set by the endpoint that answers (see [`name_route`]).
     route: Cell<Option<Arc<str>>>,
 }
@@ -49,6 +52,14 @@ tokio::task_local! {
 /// The id of the request being handled on this task, if any.
 pub fn current_request_id() -> Option<String> {
     REQUEST.try_with(|request| request.id.clone()).ok()
+}
+
+/// The address of the peer that sent the current request (the direct
+/// peer: a proxy's address when behind one; see `client_ip`). Kept here
+/// rather than as a request extension, which cost a map insert and growth on
+/// every request.
+pub fn current_peer() -> Option<SocketAddr> {
+    REQUEST.try_with(|request| request.peer).ok().flatten()
 }
 
 /// Names the route pattern answering the current request, for the metrics
@@ -77,6 +88,8 @@ fn request_id_of(request: &Request) -> String {
 pub struct FrontLayer {
     pub body_limit: usize,
     pub timeout: Duration,
+    /// The peer of the connection this service answers.
+    pub peer: Option<SocketAddr>,
 }
 
 impl<S> Layer<S> for FrontLayer {
@@ -127,7 +140,7 @@ where
     let span = tracing::info_span!("request", %method, path = %request.uri().path(), request_id = %request_id);
     let started = Instant::now();
 
-    let scope = RequestScope { id: request_id, route: Cell::new(None) };
+    let scope = RequestScope { id: request_id, peer: settings.peer, route: Cell::new(None) };
     let answer = REQUEST.scope(scope, async move {
         let response = handle(inner, settings, request, started).await;
         (response, REQUEST.with(|request| request.route.take()))
@@ -195,7 +208,8 @@ type RouteMetrics = Vec<(Option<Method>, u16, metrics::Counter, metrics::Histogr
 thread_local! {
     /// Handles resolved once per thread: the `metrics` macros build, hash and
     /// look up their key (allocating the labels) on every call.
-    static HTTP_METRICS: RefCell<HashMap<String, RouteMetrics>> = RefCell::new(HashMap::new());
+    /// foldhash rather than SipHash: the keys are our own route patterns.
+    static HTTP_METRICS: RefCell<HashMap<String, RouteMetrics, foldhash::fast::RandomState>> = RefCell::new(HashMap::default());
 }
 
 /// Counts the request and records its duration, labelled by route pattern,
@@ -206,10 +220,10 @@ fn record(route: &str, method: &Method, status: u16, seconds: f64) {
         _ => None,
     };
     HTTP_METRICS.with_borrow_mut(|by_route| {
-        if !by_route.contains_key(route) {
+        if by_route.get(route).is_none() {
             by_route.insert(route.to_owned(), Vec::new());
         }
-        let handles = by_route.get_mut(route).expect("inserted above");
+        let Some(handles) = by_route.get_mut(route) else { return };
         let index = match handles.iter().position(|(m, s, ..)| *m == method && *s == status) {
             Some(index) => index,
             None => {
