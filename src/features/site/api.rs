@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::platform::cache::CachedBody;
-use crate::platform::http::{AppError, CachePolicy, DbCtx, Endpoint, Routes};
+use crate::platform::http::{AppError, CachePolicy, DbCtx, Endpoint, Routes, cached_response};
 
 use super::service::{self, Feed};
 
@@ -28,11 +28,8 @@ pub fn routes() -> Routes {
 }
 
 fn send(content_type: &'static str, cache_control: &'static str, body: CachedBody) -> Response {
-    let mut response = body.body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
-    headers.insert(header::ETAG, body.etag);
+    let mut response = cached_response(HeaderValue::from_static(content_type), body);
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
     response
 }
 

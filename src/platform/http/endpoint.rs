@@ -242,7 +242,10 @@ where
 
     let mut limit_headers = None;
     if !meta.rate_limits.is_empty() {
-        match check_rate_limits(meta, &mut parts, state).await {
+        // Boxed, as is the session below: a future holds room for every
+        // future it awaits, and this one is moved (copied) whole on each
+        // request, also by the endpoints that never check either.
+        match Box::pin(check_rate_limits(meta, &mut parts, state)).await {
             Ok(headers) => limit_headers = headers,
             Err(response) => return *response,
         }
@@ -250,7 +253,7 @@ where
 
     let mut refreshed_cookie = None;
     if meta.access != Access::Public {
-        let session = match resolve_session(&mut parts, state).await {
+        let session = match Box::pin(resolve_session(&mut parts, state)).await {
             Ok(session) => session,
             Err(error) => return error.into_response(),
         };
@@ -278,7 +281,11 @@ where
         meta.cache.apply(response.headers_mut());
     }
     if conditional_get && status == StatusCode::OK {
-        response = with_etag(response, if_none_match).await;
+        response = if response.headers().contains_key(header::ETAG) {
+            not_modified_if_matching(response, if_none_match)
+        } else {
+            Box::pin(with_etag(response, if_none_match)).await
+        };
     }
     if let Some(CookieRefresh(cookie)) = refreshed_cookie
         && !sets_session_cookie(&response, state.config.is_https())
@@ -378,9 +385,6 @@ fn is_cross_origin_browser_write(parts: &axum::http::request::Parts, config: &Co
 
 /// Adds a weak ETag (hash of the body) and answers 304 when the client has it.
 async fn with_etag(response: Response, if_none_match: Option<HeaderValue>) -> Response {
-    if response.headers().contains_key(header::ETAG) {
-        return not_modified_if_matching(response, if_none_match);
-    }
     let (mut parts, body) = response.into_parts();
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => bytes,

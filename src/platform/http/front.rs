@@ -191,7 +191,8 @@ where
         Poll::Ready(outcome) => Ok(outcome),
         Poll::Pending => {
             let deadline = tokio::time::Instant::from_std(started + settings.timeout);
-            tokio::time::timeout_at(deadline, call).await
+            // Boxed so the timer's room is not part of every request's future.
+            Box::pin(tokio::time::timeout_at(deadline, call)).await
         }
     };
     match outcome {

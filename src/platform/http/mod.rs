@@ -17,7 +17,7 @@ pub mod front;
 pub mod openapi;
 
 pub use cache_policy::CachePolicy;
-pub use cached::cached_json;
+pub use cached::{cached_json, cached_response};
 pub use context::{AdminCtx, AuthCtx, DbCtx, SessionCtx};
 pub use endpoint::{Access, Endpoint, Route, Routes, TokenAccess};
 pub use error::AppError;
