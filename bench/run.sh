@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # flint's load benchmark against a baseline measured in the same run.
 #
-#   bench/run.sh [--posts N] [--duration SECONDS] [--rounds N] [--backend sqlite|postgres]
+#   bench/run.sh [--posts N] [--duration SECONDS] [--rounds N] [--backend sqlite|postgres] [--db-from FILE]
 #
 # Builds flint (release) and the baseline (bench/baseline: the same response
 # bytes served from memory by a minimal axum server), seeds a fresh database,
@@ -16,17 +16,19 @@ cd "$(dirname "$0")/.."
 posts=1000
 duration=3
 rounds=3
+db_from=""
 backend=sqlite
 while [ $# -gt 0 ]; do
   case "$1" in
     --posts) posts=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --db-from) db_from=$2; shift 2 ;;
     --backend) backend=$2; shift 2 ;;
-    *) echo "usage: bench/run.sh [--posts N] [--duration SECONDS] [--rounds N] [--backend sqlite|postgres]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--posts N] [--duration SECONDS] [--rounds N] [--backend sqlite|postgres] [--db-from FILE]" >&2; exit 2 ;;
   esac
 done
-command="bench/run.sh --posts $posts --duration $duration --rounds $rounds --backend $backend"
+command="bench/run.sh --posts $posts --duration $duration --rounds $rounds --backend $backend${db_from:+ --db-from $db_from}"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flint-target}"
 command -v wrk >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq wrk; }
@@ -63,8 +65,15 @@ case "$backend" in
   *) echo "unknown backend $backend" >&2; exit 2 ;;
 esac
 
-echo "seeding $posts posts..." >&2
-"$flint" seed --posts "$posts" >/dev/null
+if [ -n "$db_from" ]; then
+  # A database seeded earlier (`flint seed --posts N` into a SQLite file): copied, so runs start alike.
+  [ "$backend" = sqlite ] || { echo "--db-from is for SQLite" >&2; exit 2; }
+  echo "copying $db_from..." >&2
+  cp "$db_from" "$work/bench.db"
+else
+  echo "seeding $posts posts..." >&2
+  "$flint" seed --posts "$posts" >/dev/null
+fi
 
 started=$(date +%s%N)
 "$flint" serve >"$work/flint.log" 2>&1 &
@@ -88,6 +97,8 @@ cookie=$(awk '/flint_session/ {print "flint_session=" $7}' "$work/jar")
 
 # Many slugs for the detail endpoint, and a search term of each language.
 curl -fsS "$base/sitemap.xml" -o "$work/sitemap.xml"
+# Past 50,000 URLs the sitemap is an index of parts: read the first part.
+if grep -q '<sitemapindex' "$work/sitemap.xml"; then curl -fsS "$base/sitemap/1.xml" -o "$work/sitemap.xml"; fi
 grep -o '<loc>[^<]*/post/[^<]*</loc>' "$work/sitemap.xml" | sed -e 's#<loc>[^/]*//[^/]*##' -e 's#</loc>##' -e 's#^/post/#/api/post/#' | awk 'NR <= 200' >"$work/detail-paths"
 endpoints=(
   "detail (cached)|$work/detail-paths"
