@@ -7,7 +7,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::Router;
+use std::sync::Arc;
+
 use axum::serve::IncomingStream;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -23,7 +24,7 @@ use crate::platform::config::Config;
 use crate::platform::db::Db;
 use crate::platform::http::compression::{CompressWhenAsked, CompressionLayer};
 use crate::platform::http::front::{Front, FrontLayer};
-use crate::platform::http::{AppError, Routes, openapi};
+use crate::platform::http::{Router, Routes, openapi};
 use crate::platform::rate_limit::RateLimiter;
 use crate::platform::redis::Redis;
 use crate::platform::state::{AppServices, AppState};
@@ -35,7 +36,7 @@ const SESSION_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 const METRICS_UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 pub struct App {
-    pub router: Router,
+    pub router: Arc<Router>,
     pub state: AppState,
 }
 
@@ -62,7 +63,7 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
 pub async fn build_with(config: Config, parts: Parts) -> anyhow::Result<App> {
     let openapi = openapi::document(parts.routes.endpoints(), config.base_url.as_str());
     let state = connect(config, parts.clock, parts.workflows, openapi).await?;
-    let router = router(state.clone(), parts.routes);
+    let router = Arc::new(parts.routes.into_router(state.clone()));
     Ok(App { router, state })
 }
 
@@ -122,13 +123,6 @@ async fn connect(config: Config, clock: Clock, workflows: Registry, openapi: ser
     Ok(state)
 }
 
-/// The routes and the fallback. Request bodies are bounded by the front
-/// door (`FLINT_BODY_LIMIT`), not by axum's `DefaultBodyLimit`, whose layer
-/// was wrapped around every route and ran on every request.
-fn router(state: AppState, routes: Routes) -> Router {
-    routes.into_router().fallback(not_found).with_state(state)
-}
-
 /// Makes the service each connection is answered by: compression outside,
 /// then the front door (request id, peer address, metrics, body limit,
 /// timeout, panics, error envelope) around the router. They wrap the router
@@ -136,19 +130,19 @@ fn router(state: AppState, routes: Routes) -> Router {
 /// and boxed again on every request.
 #[derive(Clone)]
 struct ConnectionService {
-    router: Router,
+    router: Arc<Router>,
     front: FrontLayer,
 }
 
 impl ConnectionService {
-    fn new(router: Router, state: &AppState) -> Self {
+    fn new(router: Arc<Router>, state: &AppState) -> Self {
         let front = FrontLayer { body_limit: state.config.body_limit, timeout: state.config.request_timeout, peer: None };
         ConnectionService { router, front }
     }
 }
 
 impl Service<IncomingStream<'_, TcpListener>> for ConnectionService {
-    type Response = CompressWhenAsked<Front<Router>>;
+    type Response = CompressWhenAsked<Front>;
     type Error = Infallible;
     type Future = std::future::Ready<Result<Self::Response, Infallible>>;
 
@@ -160,10 +154,6 @@ impl Service<IncomingStream<'_, TcpListener>> for ConnectionService {
         let front = FrontLayer { peer: Some(*stream.remote_addr()), ..self.front };
         std::future::ready(Ok(ServiceBuilder::new().layer(CompressionLayer).layer(front).service(self.router.clone())))
     }
-}
-
-async fn not_found() -> AppError {
-    AppError::not_found("NOT_FOUND", "There is nothing at this address")
 }
 
 /// Serves until `shutdown` completes, then stops accepting, lets in-flight

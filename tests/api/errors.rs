@@ -34,6 +34,23 @@ async fn unknown_route_and_wrong_method_are_json(backend: Backend) {
 
     let res = app.user().get("/api/auth/sign-in/email").await;
     assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.header("allow"), Some("POST"));
+
+    // A GET route answers HEAD, without a body.
+    let head = app.http.head(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert!(head.text().await.unwrap().is_empty());
+
+    // A path parameter is percent-decoded; one that is not UTF-8 is a 400.
+    let res = app.user().get("/api/post/%FF%FE").await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert_eq!(res.code(), "BAD_REQUEST");
+    let res = app.user().get("/api/post/%E4%B8%8D%E5%AD%98%E5%9C%A8").await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(res.code(), "POST_NOT_FOUND");
+    // Unknown below a known prefix, and a trailing slash, are not routes.
+    assert_eq!(app.user().get("/api/post/a/b/c").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.user().get("/api/tags/").await.status, StatusCode::NOT_FOUND);
 }
 
 async fn malformed_json_is_400_and_bad_input_is_422(backend: Backend) {

@@ -1,8 +1,8 @@
 //! Post endpoints: the public REST API (same paths as the original), the
 //! public server functions, and the admin server functions.
 
+use crate::platform::http::PathParam;
 use axum::Json;
-use axum::extract::Path;
 use axum::http::Method;
 use axum::response::Response;
 
@@ -129,7 +129,7 @@ async fn detail_by_query(ctx: DbCtx, ValidQuery(input): ValidQuery<SlugInput>) -
     Ok(cached_json(service::detail(&ctx, &input.slug).await?))
 }
 
-async fn detail_by_path(ctx: DbCtx, Path(slug): Path<String>) -> Result<Response, AppError> {
+async fn detail_by_path(ctx: DbCtx, PathParam(slug): PathParam) -> Result<Response, AppError> {
     Ok(cached_json(service::detail(&ctx, &slug).await?))
 }
 
@@ -139,7 +139,7 @@ async fn related_by_query(ctx: DbCtx, ValidQuery(input): ValidQuery<RelatedInput
 
 async fn related_by_path(
     ctx: DbCtx,
-    Path(slug): Path<String>,
+    PathParam(slug): PathParam,
     ValidQuery(input): ValidQuery<LimitInput>,
 ) -> Result<Json<Vec<PublicPostItem>>, AppError> {
     Ok(Json(service::related(&ctx, &slug, input.limit.unwrap_or(3)).await?))

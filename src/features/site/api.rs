@@ -1,7 +1,7 @@
 //! Site document routes: GET (and HEAD, answered by the GET handlers
 //! without a body) with the original's content types and cache headers.
 
-use axum::extract::Path;
+use crate::platform::http::PathParam;
 use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 
@@ -53,7 +53,7 @@ async fn sitemap(ctx: DbCtx) -> Result<Response, AppError> {
     Ok(send("application/xml; charset=utf-8", HOURLY, service::sitemap(&ctx).await?))
 }
 
-async fn sitemap_part(ctx: DbCtx, Path(part): Path<String>) -> Result<Response, AppError> {
+async fn sitemap_part(ctx: DbCtx, PathParam(part): PathParam) -> Result<Response, AppError> {
     let number = part.strip_suffix(".xml").and_then(|n| n.parse::<u64>().ok());
     let document = match number {
         Some(n) => service::sitemap_part(&ctx, n).await?,

@@ -12,13 +12,12 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::handler::Handler;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodFilter, MethodRouter, on};
+use axum::routing::MethodFilter;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use sha2::{Digest, Sha256};
 
@@ -32,6 +31,7 @@ use super::client_ip::client_ip;
 use super::context::{CookieRefresh, has_bearer, resolve_session};
 use super::error::AppError;
 use super::front;
+use super::router::{BoxedHandler, Router};
 
 /// Who may call an endpoint (the original's middleware levels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,31 +170,28 @@ impl Endpoint {
         H: Handler<T, AppState>,
         T: 'static,
     {
-        let filter = MethodFilter::try_from(self.method.clone()).expect("endpoints use standard methods");
+        assert!(MethodFilter::try_from(self.method.clone()).is_ok(), "endpoints use standard methods");
         let meta = Arc::new(EndpointMeta { cache: self.effective_cache(), ..self.meta.clone() });
         let route: Arc<str> = Arc::from(self.path.as_str());
-        // The guard runs inside the handler rather than as a route layer:
-        // axum boxes a route layer's service and future again on every call.
-        let guarded = move |State(state): State<AppState>, request: Request| {
+        let call: BoxedHandler = Arc::new(move |request: Request, state: AppState| {
             front::name_route(&route);
             let (meta, handler) = (meta.clone(), handler.clone());
-            async move { guard(&meta, &state, request, |request| handler.call(request, state.clone())).await }
-        };
-        Route { endpoint: self, method_router: on(filter, guarded) }
+            Box::pin(async move { guard(&meta, &state, request, |request| handler.call(request, state.clone())).await })
+        });
+        Route { endpoint: self, call }
     }
 }
 
-/// An endpoint with its handler.
+/// An endpoint with its guarded handler.
 pub struct Route {
     endpoint: Endpoint,
-    method_router: MethodRouter<AppState>,
+    call: BoxedHandler,
 }
 
 /// A feature's (or the whole app's) endpoints.
 #[derive(Default)]
 pub struct Routes {
-    router: Router<AppState>,
-    endpoints: Vec<Endpoint>,
+    routes: Vec<Route>,
 }
 
 impl Routes {
@@ -203,23 +200,22 @@ impl Routes {
     }
 
     pub fn route(mut self, route: Route) -> Self {
-        self.router = self.router.route(&route.endpoint.path, route.method_router);
-        self.endpoints.push(route.endpoint);
+        self.routes.push(route);
         self
     }
 
     pub fn merge(mut self, other: Routes) -> Self {
-        self.router = self.router.merge(other.router);
-        self.endpoints.extend(other.endpoints);
+        self.routes.extend(other.routes);
         self
     }
 
-    pub fn endpoints(&self) -> &[Endpoint] {
-        &self.endpoints
+    pub fn endpoints(&self) -> impl Iterator<Item = &Endpoint> {
+        self.routes.iter().map(|route| &route.endpoint)
     }
 
-    pub fn into_router(self) -> Router<AppState> {
-        self.router
+    /// The routing table of these endpoints.
+    pub fn into_router(self, state: AppState) -> Router {
+        Router::new(state, self.routes.into_iter().map(|route| (route.endpoint.path, route.endpoint.method, route.call)).collect())
     }
 }
 

@@ -33,12 +33,13 @@ use tracing::Instrument;
 
 use super::cache_policy::CachePolicy;
 use super::error::{ClientError, code_for_status, internal_error_response};
+use super::router::{Routed, Router};
 
 pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 /// What the front door knows of the request being handled on this task.
 struct RequestScope {
-    id: String,
+    id: HeaderValue,
     /// The connection's peer (absent for requests not read from a socket).
     peer: Option<SocketAddr>,
     /// Set by the endpoint that answers (see [`name_route`]).
@@ -51,7 +52,7 @@ tokio::task_local! {
 
 /// The id of the request being handled on this task, if any.
 pub fn current_request_id() -> Option<String> {
-    REQUEST.try_with(|request| request.id.clone()).ok()
+    REQUEST.try_with(|request| request.id.to_str().ok().map(str::to_owned)).ok().flatten()
 }
 
 /// The address of the peer that sent the current request (the direct
@@ -69,18 +70,55 @@ pub fn name_route(route: &Arc<str>) {
 }
 
 /// A client-supplied id is kept when it is short printable ASCII, so ids can
-/// be correlated across a proxy; anything else is replaced.
-fn request_id_of(request: &Request) -> String {
+/// be correlated across a proxy; anything else is replaced by a new UUIDv7.
+fn request_id_of(request: &Request, now: Instant) -> HeaderValue {
     if let Some(given) = request
         .headers()
         .get(&REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.as_bytes().iter().all(u8::is_ascii_graphic))
     {
-        return given.to_owned();
+        return given.clone();
     }
     let mut buffer = uuid::Uuid::encode_buffer();
-    uuid::Uuid::now_v7().hyphenated().encode_lower(&mut buffer).to_owned()
+    let text = new_request_uuid(now).hyphenated().encode_lower(&mut buffer);
+    HeaderValue::from_str(text).expect("a UUID is a valid header value")
+}
+
+/// A UUIDv7 for a request id, from the clock reading the request already
+/// took and a per-thread generator. `Uuid::now_v7` reads the wall clock again
+/// and takes a process-wide lock for strictly increasing ids, which request
+/// ids do not need: time order to the millisecond and 74 random bits do.
+fn new_request_uuid(now: Instant) -> uuid::Uuid {
+    static ANCHOR: std::sync::LazyLock<(Instant, u64)> = std::sync::LazyLock::new(|| {
+        let unix_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        (Instant::now(), unix_ms)
+    });
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            let mut seed = [0u8; 8];
+            getrandom::fill(&mut seed).expect("the OS random source works");
+            u64::from_le_bytes(seed) | 1
+        });
+    }
+    let (anchor, anchor_unix_ms) = *ANCHOR;
+    let unix_ms = anchor_unix_ms + now.saturating_duration_since(anchor).as_millis() as u64;
+    let random = STATE.with(|state| {
+        let next = || {
+            // splitmix64: cheap, and well mixed enough for ids (they are not secrets).
+            let value = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+            state.set(value);
+            let mut z = value;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let (a, b) = (next(), next());
+        let mut bytes = [0u8; 10];
+        bytes[..8].copy_from_slice(&a.to_le_bytes());
+        bytes[8..].copy_from_slice(&b.to_le_bytes()[..2]);
+        bytes
+    });
+    uuid::Builder::from_unix_timestamp_millis(unix_ms, &random).into_uuid()
 }
 
 /// Wraps the router in the [`Front`] service.
@@ -92,11 +130,11 @@ pub struct FrontLayer {
     pub peer: Option<SocketAddr>,
 }
 
-impl<S> Layer<S> for FrontLayer {
-    type Service = Front<S>;
+impl Layer<Arc<Router>> for FrontLayer {
+    type Service = Front;
 
-    fn layer(&self, inner: S) -> Front<S> {
-        Front { inner, settings: *self }
+    fn layer(&self, router: Arc<Router>) -> Front {
+        Front { router, settings: *self }
     }
 }
 
@@ -104,52 +142,39 @@ impl<S> Layer<S> for FrontLayer {
 /// tower layers: each layer is another future to poll and move, and this
 /// runs on every request.
 #[derive(Clone)]
-pub struct Front<S> {
-    inner: S,
+pub struct Front {
+    router: Arc<Router>,
     settings: FrontLayer,
 }
 
-impl<S> Service<Request> for Front<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
+impl Service<Request> for Front {
     type Response = Response;
     type Error = Infallible;
     type Future = BoxFuture<'static, Result<Response, Infallible>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        // The clone that was driven to readiness serves this request.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(front(inner, self.settings, request))
+        Box::pin(front(self.router.clone(), self.settings, request))
     }
 }
 
-async fn front<S>(inner: S, settings: FrontLayer, request: Request) -> Result<Response, Infallible>
-where
-    S: Service<Request, Response = Response, Error = Infallible>,
-{
-    let request_id = request_id_of(&request);
-    let header_value = HeaderValue::from_str(&request_id).ok();
-    let method = request.method().clone();
-    let span = tracing::info_span!("request", %method, path = %request.uri().path(), request_id = %request_id);
+async fn front(router: Arc<Router>, settings: FrontLayer, request: Request) -> Result<Response, Infallible> {
     let started = Instant::now();
+    let request_id = request_id_of(&request, started);
+    let method = request.method().clone();
+    let span = tracing::info_span!("request", %method, path = %request.uri().path(), request_id = request_id.to_str().unwrap_or_default());
 
-    let scope = RequestScope { id: request_id, peer: settings.peer, route: Cell::new(None) };
+    let scope = RequestScope { id: request_id.clone(), peer: settings.peer, route: Cell::new(None) };
     let answer = REQUEST.scope(scope, async move {
-        let response = handle(inner, settings, request, started).await;
+        let response = handle(&router, settings, request, started).await;
         (response, REQUEST.with(|request| request.route.take()))
     });
     let (mut response, route) = answer.instrument(span.clone()).await;
 
-    if let Some(value) = header_value {
-        response.headers_mut().insert(REQUEST_ID_HEADER.clone(), value);
-    }
+    response.headers_mut().insert(REQUEST_ID_HEADER.clone(), request_id);
     if !response.headers().contains_key(header::CACHE_CONTROL) {
         CachePolicy::for_error_status(response.status()).apply(response.headers_mut());
     }
@@ -169,10 +194,7 @@ where
 
 /// Body limit, timeout and panics around the router (inside the request's
 /// id scope and span, so their error envelopes carry the id).
-async fn handle<S>(mut inner: S, settings: FrontLayer, request: Request, started: Instant) -> Response
-where
-    S: Service<Request, Response = Response, Error = Infallible>,
-{
+async fn handle(router: &Router, settings: FrontLayer, request: Request, started: Instant) -> Response {
     let declared_length = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared_length.is_some_and(|length| length > settings.body_limit as u64) {
         return normalise_error(StatusCode::PAYLOAD_TOO_LARGE.into_response());
@@ -183,7 +205,13 @@ where
         request.map(|body| Body::new(http_body_util::Limited::new(body, settings.body_limit)))
     };
 
-    let call = AssertUnwindSafe(async move { inner.call(request).await }).catch_unwind();
+    let call = AssertUnwindSafe(async move {
+        match router.route(request) {
+            Routed::Endpoint(answer) => answer.await,
+            Routed::Refused(refusal) => refusal,
+        }
+    })
+    .catch_unwind();
     let mut call = std::pin::pin!(call);
     // The timer is armed only when the answer is not ready at once: most
     // (cache hits) are, and a timer costs a registration per request.
@@ -196,7 +224,7 @@ where
         }
     };
     match outcome {
-        Ok(Ok(Ok(response))) => normalise_error(response),
+        Ok(Ok(response)) => normalise_error(response),
         Ok(Err(panic)) => panic_response(panic),
         Err(_elapsed) => normalise_error(StatusCode::SERVICE_UNAVAILABLE.into_response()),
     }

@@ -1,7 +1,7 @@
 //! HTTP plumbing shared by every feature: the error envelope, the context
 //! chain extractors, validated input, endpoint declarations (server
 //! functions and REST routes) with their auth/cache policies, the OpenAPI
-//! document, the front door every request passes (request id, span, metrics,
+//! document, routing, the front door every request passes (request id, span, metrics,
 //! body limit, timeout, panics, error normalisation), compression, and
 //! sending cached JSON bodies. May use: `platform::{auth, cache, config, clock, db, state}`.
 
@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod front;
 pub mod openapi;
+pub mod router;
 
 pub use cache_policy::CachePolicy;
 pub use cached::{cached_json, cached_response};
@@ -22,3 +23,4 @@ pub use context::{AdminCtx, AuthCtx, DbCtx, SessionCtx};
 pub use endpoint::{Access, Endpoint, Route, Routes, TokenAccess};
 pub use error::AppError;
 pub use extract::{ValidJson, ValidQuery};
+pub use router::{PathParam, Router};

@@ -11,7 +11,7 @@ use super::error::ErrorEnvelope;
 
 const COMPONENTS: &str = "#/components/schemas/";
 
-pub fn document(endpoints: &[Endpoint], base_url: &str) -> Value {
+pub fn document<'a>(endpoints: impl IntoIterator<Item = &'a Endpoint>, base_url: &str) -> Value {
     let mut generator = SchemaSettings::draft2020_12().with(|s| s.definitions_path = COMPONENTS.into()).into_generator();
     let error_schema = generator.subschema_for::<ErrorEnvelope>().to_value();
 

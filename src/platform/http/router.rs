@@ -1,0 +1,137 @@
+//! Request routing: finds the endpoint declared for a path and method and
+//! calls it, or answers 404 / 405 (with `Allow`).
+//!
+//! Our own table on `matchit` (the matcher axum uses) instead of
+//! `axum::Router`: every route here is an [`Endpoint`](super::Endpoint)
+//! whose guard runs inside its handler, so axum's per-route machinery (the
+//! route's boxed service cloned and driven as a oneshot on every call, the
+//! original-URI and path-parameter extensions, the response mapping) was
+//! paid on every request for nothing we used. axum still runs each handler
+//! and its extractors.
+//!
+//! A route's path parameter reaches handlers through [`PathParam`].
+//! `HEAD` is answered by the `GET` handler (hyper sends no body for it).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::future::BoxFuture;
+
+use crate::platform::state::AppState;
+
+use super::error::AppError;
+
+/// An endpoint's guard and handler, with the handler's types erased.
+pub(crate) type BoxedHandler = Arc<dyn Fn(Request, AppState) -> BoxFuture<'static, Response> + Send + Sync>;
+
+/// The handlers of one path pattern, by method.
+struct PathRoutes {
+    methods: Vec<(Method, BoxedHandler)>,
+    /// The `Allow` header of a 405 here.
+    allow: HeaderValue,
+}
+
+/// The app's routing table (built once at start from every feature's routes).
+pub struct Router {
+    state: AppState,
+    paths: matchit::Router<usize>,
+    routes: Vec<PathRoutes>,
+}
+
+impl Router {
+    /// Builds the table. Panics on a path declared twice with one method or
+    /// on patterns `matchit` cannot tell apart: both are programming errors
+    /// found at start.
+    pub(crate) fn new(state: AppState, routes: Vec<(String, Method, BoxedHandler)>) -> Self {
+        let mut by_path: Vec<(String, Vec<(Method, BoxedHandler)>)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for (path, method, handler) in routes {
+            let at = *index.entry(path.clone()).or_insert_with(|| {
+                by_path.push((path.clone(), Vec::new()));
+                by_path.len() - 1
+            });
+            let methods = &mut by_path[at].1;
+            assert!(!methods.iter().any(|(m, _)| *m == method), "{method} {path} is declared twice");
+            methods.push((method, handler));
+        }
+        let mut paths = matchit::Router::new();
+        let mut table = Vec::with_capacity(by_path.len());
+        for (path, methods) in by_path {
+            paths.insert(path.as_str(), table.len()).unwrap_or_else(|error| panic!("route {path}: {error}"));
+            let mut allowed: Vec<&str> = methods.iter().map(|(m, _)| m.as_str()).collect();
+            if allowed.contains(&"GET") && !allowed.contains(&"HEAD") {
+                allowed.push("HEAD");
+            }
+            let allow = HeaderValue::from_str(&allowed.join(",")).expect("method names are valid header text");
+            table.push(PathRoutes { methods, allow });
+        }
+        Router { state, paths, routes: table }
+    }
+
+    /// Routes the request to its endpoint, or answers it when none takes it.
+    pub fn route(&self, mut request: Request) -> Routed {
+        let Ok(matched) = self.paths.at(request.uri().path()) else {
+            return Routed::Refused(AppError::not_found("NOT_FOUND", "There is nothing at this address").into_response());
+        };
+        let routes = &self.routes[*matched.value];
+        let path = request.uri().path();
+        let param = matched.params.iter().next().map(|(_, raw)| {
+            // `raw` is a slice of `path`: keep its place, not a copy.
+            let start = raw.as_ptr() as usize - path.as_ptr() as usize;
+            start..start + raw.len()
+        });
+        let wanted = if request.method() == Method::HEAD { &Method::GET } else { request.method() };
+        let handler = routes
+            .methods
+            .iter()
+            .find(|(method, _)| method == request.method())
+            .or_else(|| routes.methods.iter().find(|(method, _)| method == wanted))
+            .map(|(_, handler)| handler);
+        let Some(handler) = handler else {
+            return Routed::Refused(([(header::ALLOW, routes.allow.clone())], StatusCode::METHOD_NOT_ALLOWED).into_response());
+        };
+        if let Some(range) = param {
+            request.extensions_mut().insert(RawPathParam(range));
+        }
+        Routed::Endpoint(handler(request, self.state.clone()))
+    }
+}
+
+/// What routing made of a request.
+pub enum Routed {
+    /// The endpoint's answer, to await.
+    Endpoint(BoxFuture<'static, Response>),
+    /// No endpoint takes it: 404, or 405 with `Allow`.
+    Refused(Response),
+}
+
+/// Where the route's path parameter sits in the request path (decoded only
+/// when a handler asks for it).
+#[derive(Clone)]
+struct RawPathParam(std::ops::Range<usize>);
+
+/// The path parameter of the route (`/api/post/{slug}` -> the slug),
+/// percent-decoded. Routes declare at most one parameter. A parameter that is
+/// not UTF-8 once decoded is a 400.
+pub struct PathParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let range = parts
+            .extensions
+            .get::<RawPathParam>()
+            .map(|raw| raw.0.clone())
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("PathParam used on a route without a path parameter")))?;
+        let raw = parts.uri.path().get(range).unwrap_or_default();
+        percent_encoding::percent_decode_str(raw)
+            .decode_utf8()
+            .map(|decoded| PathParam(decoded.into_owned()))
+            .map_err(|_| AppError::bad_request("The address is not valid UTF-8 once decoded"))
+    }
+}
