@@ -9,11 +9,17 @@ use std::time::Duration;
 use anyhow::Context;
 use std::sync::Arc;
 
-use axum::serve::IncomingStream;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use futures_util::future::BoxFuture;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower::{Service, ServiceBuilder};
+use tower::Layer;
 
 use crate::features;
 use crate::platform::ai::AiClient;
@@ -22,8 +28,8 @@ use crate::platform::cache::CacheService;
 use crate::platform::clock::Clock;
 use crate::platform::config::Config;
 use crate::platform::db::Db;
-use crate::platform::http::compression::{CompressWhenAsked, CompressionLayer};
-use crate::platform::http::front::{Front, FrontLayer};
+use crate::platform::http::compression::CompressWhenAsked;
+use crate::platform::http::front::FrontLayer;
 use crate::platform::http::{Router, Routes, openapi};
 use crate::platform::rate_limit::RateLimiter;
 use crate::platform::redis::Redis;
@@ -123,42 +129,30 @@ async fn connect(config: Config, clock: Clock, workflows: Registry, openapi: ser
     Ok(state)
 }
 
-/// Makes the service each connection is answered by: compression outside,
-/// then the front door (request id, peer address, metrics, body limit,
-/// timeout, panics, error envelope) around the router. They wrap the router
-/// instead of being `Router::layer`s so they are not cloned into every route
-/// and boxed again on every request.
-#[derive(Clone)]
+/// The service each connection is answered by: compression outside, then
+/// the front door (request id, peer address, metrics, body limit, timeout,
+/// panics, error envelope) around the routing table.
 struct ConnectionService {
-    router: Arc<Router>,
-    front: FrontLayer,
+    service: CompressWhenAsked,
 }
 
-impl ConnectionService {
-    fn new(router: Arc<Router>, state: &AppState) -> Self {
-        let front = FrontLayer { body_limit: state.config.body_limit, timeout: state.config.request_timeout, peer: None };
-        ConnectionService { router, front }
-    }
-}
-
-impl Service<IncomingStream<'_, TcpListener>> for ConnectionService {
-    type Response = CompressWhenAsked<Front>;
+impl hyper::service::Service<Request<Incoming>> for ConnectionService {
+    type Response = Response;
     type Error = Infallible;
-    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
 
-    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, stream: IncomingStream<'_, TcpListener>) -> Self::Future {
-        let front = FrontLayer { peer: Some(*stream.remote_addr()), ..self.front };
-        std::future::ready(Ok(ServiceBuilder::new().layer(CompressionLayer).layer(front).service(self.router.clone())))
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        self.service.answer(request.map(Body::new))
     }
 }
 
 /// Serves until `shutdown` completes, then stops accepting, lets in-flight
 /// requests and tracked background tasks finish (up to
 /// `FLINT_SHUTDOWN_TIMEOUT`), and closes the database.
+///
+/// Connections are served by hyper's HTTP/1.1 server directly rather than
+/// through `axum::serve`, which probes every connection for HTTP/2, wraps
+/// its reads, and clones and maps the whole service stack for every request.
 pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let App { router, state } = app;
     let stopping = CancellationToken::new();
@@ -175,14 +169,32 @@ pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output
         trigger.cancel();
     });
 
-    let server = axum::serve(listener, ConnectionService::new(router, &state)).with_graceful_shutdown(stopping.clone().cancelled_owned());
-    let deadline = async {
-        stopping.cancelled().await;
-        tokio::time::sleep(grace).await;
-    };
+    let front = FrontLayer { body_limit: state.config.body_limit, timeout: state.config.request_timeout, peer: None };
+    let connections = GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    accept_failed(error).await;
+                    continue;
+                }
+            },
+            () = stopping.cancelled() => break,
+        };
+        let service = ConnectionService { service: CompressWhenAsked::new(FrontLayer { peer: Some(peer), ..front }.layer(router.clone())) };
+        let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %peer, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
     tokio::select! {
-        result = server => result.context("HTTP server failed")?,
-        () = deadline => tracing::warn!(?grace, "in-flight requests did not finish in time; closing them"),
+        () = connections.shutdown() => {}
+        () = tokio::time::sleep(grace) => tracing::warn!(?grace, "in-flight requests did not finish in time; closing them"),
     }
 
     state.tasks.close();
@@ -192,6 +204,18 @@ pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output
     state.db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A failed `accept`: the peer gave up (nothing to do), or the process is
+/// out of file descriptors or memory, when accepting again at once would
+/// spin: wait a second for connections to close.
+async fn accept_failed(error: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(error.kind(), ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset) {
+        return;
+    }
+    tracing::error!(%error, "cannot accept connections; retrying in a second");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 /// Runs workflow workers (no HTTP) until `shutdown` completes, then lets the

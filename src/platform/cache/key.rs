@@ -178,8 +178,13 @@ impl KeyPart for &str {
             out.push_str("%5F");
             return;
         }
-        // The common case (slugs, ids, tags): nothing to escape.
-        if self.bytes().all(|b| b.is_ascii_graphic() && b != b':' && b != b'%') {
+        // The common case (slugs, ids, tags, in any script): nothing to
+        // escape, copied whole. Checking the ASCII bytes first keeps
+        // non-Latin slugs off the per-character path below.
+        let plain = |c: char| !(c == ':' || c == '%' || c.is_control() || c.is_whitespace());
+        if self.bytes().all(|b| !b.is_ascii() || (b.is_ascii_graphic() && b != b':' && b != b'%'))
+            && (self.is_ascii() || self.chars().all(plain))
+        {
             out.push_str(self);
             return;
         }
@@ -261,6 +266,9 @@ mod tests {
         let b = Key::<u8>::json(LIST, Duration::ZERO).part("a").part("b:c");
         assert_ne!(a.render(None), b.render(None));
         assert_eq!(Key::<u8>::json(LIST, Duration::ZERO).part("x y\n").render(None), "posts:list:x%20y%0A");
+        // Non-Latin parts are kept as they are, except for their separators and spaces.
+        assert_eq!(Key::<u8>::json(LIST, Duration::ZERO).part("性能-第-3-篇").render(None), "posts:list:性能-第-3-篇");
+        assert_eq!(Key::<u8>::json(LIST, Duration::ZERO).part("性能\u{3000}篇:%").render(None), "posts:list:性能%3000篇%3A%25");
     }
 
     #[test]

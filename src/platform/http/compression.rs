@@ -6,57 +6,41 @@
 //! that do not ask for an encoding bypass it here.
 
 use std::convert::Infallible;
-use std::task::{Context, Poll};
 
 use axum::extract::Request;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use futures_util::future::{BoxFuture, Either};
-use tower::{Layer, Service};
+use futures_util::future::BoxFuture;
+use tower::Service;
 use tower_http::compression::Compression;
 
-#[derive(Clone, Copy, Default)]
-pub struct CompressionLayer;
+use super::front::Front;
 
-impl<S: Clone> Layer<S> for CompressionLayer {
-    type Service = CompressWhenAsked<S>;
-
-    fn layer(&self, inner: S) -> CompressWhenAsked<S> {
-        CompressWhenAsked { compressed: Compression::new(inner.clone()), plain: inner }
-    }
-}
-
+/// The front door, behind `tower_http`'s `Compression` only for requests
+/// that ask for an encoding.
 #[derive(Clone)]
-pub struct CompressWhenAsked<S> {
-    plain: S,
-    compressed: Compression<S>,
+pub struct CompressWhenAsked {
+    plain: Front,
+    compressed: Compression<Front>,
 }
 
-impl<S> Service<Request> for CompressWhenAsked<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Either<S::Future, BoxFuture<'static, Result<Response, Infallible>>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // Both paths wrap the same inner service; `plain` stands for both.
-        self.plain.poll_ready(cx)
+impl CompressWhenAsked {
+    pub fn new(front: Front) -> Self {
+        CompressWhenAsked { compressed: Compression::new(front.clone()), plain: front }
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
+    /// Answers one request.
+    pub fn answer(&self, request: Request) -> BoxFuture<'static, Result<Response, Infallible>> {
         if !asks_for_encoding(&request) {
-            return Either::Left(self.plain.call(request));
+            return self.plain.answer(request);
         }
         let mut compressed = self.compressed.clone();
-        Either::Right(Box::pin(async move {
-            // `Compression` is ready whenever its inner service is.
+        Box::pin(async move {
+            // `Compression` is ready whenever the front door is (always).
             std::future::poll_fn(|cx| compressed.poll_ready(cx)).await?;
             let response = compressed.call(request).await?;
             Ok(response.into_response())
-        }))
+        })
     }
 }
 

@@ -157,6 +157,13 @@ impl Service<Request> for Front {
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
+        self.answer(request)
+    }
+}
+
+impl Front {
+    /// Answers one request (the service's `call`, without `&mut`).
+    pub fn answer(&self, request: Request) -> BoxFuture<'static, Result<Response, Infallible>> {
         Box::pin(front(self.router.clone(), self.settings, request))
     }
 }
