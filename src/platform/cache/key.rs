@@ -179,12 +179,20 @@ impl KeyPart for &str {
             return;
         }
         // The common case (slugs, ids, tags, in any script): nothing to
-        // escape, copied whole. Checking the ASCII bytes first keeps
-        // non-Latin slugs off the per-character path below.
-        let plain = |c: char| !(c == ':' || c == '%' || c.is_control() || c.is_whitespace());
-        if self.bytes().all(|b| !b.is_ascii() || (b.is_ascii_graphic() && b != b':' && b != b'%'))
-            && (self.is_ascii() || self.chars().all(plain))
-        {
+        // escape, copied whole. Outside ASCII only a few ranges hold
+        // whitespace or controls, so most characters skip the Unicode tables.
+        let needs_escape = |c: char| match c {
+            ':' | '%' => true,
+            c if c.is_ascii() => !c.is_ascii_graphic(),
+            '\u{80}'..='\u{A0}' | '\u{1680}' | '\u{2000}'..='\u{205F}' | '\u{3000}' => c.is_control() || c.is_whitespace(),
+            _ => false,
+        };
+        let plain = if self.is_ascii() {
+            self.bytes().all(|b| b.is_ascii_graphic() && b != b':' && b != b'%')
+        } else {
+            !self.chars().any(needs_escape)
+        };
+        if plain {
             out.push_str(self);
             return;
         }
@@ -269,6 +277,7 @@ mod tests {
         // Non-Latin parts are kept as they are, except for their separators and spaces.
         assert_eq!(Key::<u8>::json(LIST, Duration::ZERO).part("性能-第-3-篇").render(None), "posts:list:性能-第-3-篇");
         assert_eq!(Key::<u8>::json(LIST, Duration::ZERO).part("性能\u{3000}篇:%").render(None), "posts:list:性能%3000篇%3A%25");
+        assert_eq!(Key::<u8>::json(LIST, Duration::ZERO).part("é\u{85}\u{A0}\u{2028}").render(None), "posts:list:é%85%A0%2028");
     }
 
     #[test]

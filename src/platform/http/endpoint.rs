@@ -172,7 +172,7 @@ impl Endpoint {
     {
         assert!(MethodFilter::try_from(self.method.clone()).is_ok(), "endpoints use standard methods");
         let meta = Arc::new(EndpointMeta { cache: self.effective_cache(), ..self.meta.clone() });
-        let route: Arc<str> = Arc::from(self.path.as_str());
+        let route = front::RouteLabel::new(&self.path, self.method.clone());
         let call: BoxedHandler = Arc::new(move |request: Request, state: AppState| {
             front::name_route(&route);
             let (meta, handler) = (meta.clone(), handler.clone());

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -43,7 +43,7 @@ struct RequestScope {
     /// The connection's peer (absent for requests not read from a socket).
     peer: Option<SocketAddr>,
     /// Set by the endpoint that answers (see [`name_route`]).
-    route: Cell<Option<Arc<str>>>,
+    route: Cell<Option<Arc<RouteLabel>>>,
 }
 
 tokio::task_local! {
@@ -65,8 +65,22 @@ pub fn current_peer() -> Option<SocketAddr> {
 
 /// Names the route pattern answering the current request, for the metrics
 /// (requests nobody names, such as unknown paths, count as "unmatched").
-pub fn name_route(route: &Arc<str>) {
+pub fn name_route(route: &Arc<RouteLabel>) {
     let _ = REQUEST.try_with(|request| request.route.set(Some(route.clone())));
+}
+
+/// A route's pattern and method as the metrics label them, with the metric
+/// handles of its usual outcome (its own method, 200) made on first use.
+pub struct RouteLabel {
+    pattern: Arc<str>,
+    method: Method,
+    ok: OnceLock<(metrics::Counter, metrics::Histogram)>,
+}
+
+impl RouteLabel {
+    pub fn new(pattern: &str, method: Method) -> Arc<Self> {
+        Arc::new(RouteLabel { pattern: Arc::from(pattern), method, ok: OnceLock::new() })
+    }
 }
 
 /// A client-supplied id is kept when it is short printable ASCII, so ids can
@@ -194,7 +208,7 @@ async fn front(router: Arc<Router>, settings: FrontLayer, request: Request) -> R
 
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
-    record(route.as_deref().unwrap_or("unmatched"), &method, status, elapsed.as_secs_f64());
+    record(route.as_deref(), &method, status, elapsed.as_secs_f64());
     span.in_scope(|| tracing::info!(status, latency_ms = elapsed.as_secs_f64() * 1000.0, "request finished"));
     Ok(response)
 }
@@ -202,14 +216,16 @@ async fn front(router: Arc<Router>, settings: FrontLayer, request: Request) -> R
 /// Body limit, timeout and panics around the router (inside the request's
 /// id scope and span, so their error envelopes carry the id).
 async fn handle(router: &Router, settings: FrontLayer, request: Request, started: Instant) -> Response {
-    let declared_length = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared_length.is_some_and(|length| length > settings.body_limit as u64) {
-        return normalise_error(StatusCode::PAYLOAD_TOO_LARGE.into_response());
-    }
-    let request = if declared_length == Some(0) || request.method() == Method::GET || request.method() == Method::HEAD {
+    // GET and HEAD bodies are never read (hyper discards them).
+    let request = if request.method() == Method::GET || request.method() == Method::HEAD {
         request
     } else {
-        request.map(|body| Body::new(http_body_util::Limited::new(body, settings.body_limit)))
+        let declared_length = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        match declared_length {
+            Some(length) if length > settings.body_limit as u64 => return normalise_error(StatusCode::PAYLOAD_TOO_LARGE.into_response()),
+            Some(0) => request,
+            _ => request.map(|body| Body::new(http_body_util::Limited::new(body, settings.body_limit))),
+        }
     };
 
     let call = AssertUnwindSafe(async move {
@@ -250,7 +266,17 @@ thread_local! {
 
 /// Counts the request and records its duration, labelled by route pattern,
 /// method (standard ones only, so clients cannot mint label values) and status.
-fn record(route: &str, method: &Method, status: u16, seconds: f64) {
+fn record(route: Option<&RouteLabel>, method: &Method, status: u16, seconds: f64) {
+    if let Some(label) = route
+        && status == 200
+        && *method == label.method
+    {
+        let (counter, histogram) = label.ok.get_or_init(|| metric_handles(&label.pattern, Some(method), status));
+        counter.increment(1);
+        histogram.record(seconds);
+        return;
+    }
+    let route = route.map_or("unmatched", |label| &label.pattern);
     let method = match *method {
         Method::GET | Method::HEAD | Method::POST | Method::PUT | Method::PATCH | Method::DELETE | Method::OPTIONS => Some(method.clone()),
         _ => None,
@@ -263,10 +289,7 @@ fn record(route: &str, method: &Method, status: u16, seconds: f64) {
         let index = match handles.iter().position(|(m, s, ..)| *m == method && *s == status) {
             Some(index) => index,
             None => {
-                let method_label = method.as_ref().map_or_else(|| "other".to_owned(), Method::to_string);
-                let labels = [("route", route.to_owned()), ("method", method_label), ("status", status.to_string())];
-                let counter = metrics::counter!("http_requests_total", &labels);
-                let histogram = metrics::histogram!("http_request_duration_seconds", &labels[..2]);
+                let (counter, histogram) = metric_handles(route, method.as_ref(), status);
                 handles.push((method, status, counter, histogram));
                 handles.len() - 1
             }
@@ -277,14 +300,25 @@ fn record(route: &str, method: &Method, status: u16, seconds: f64) {
     });
 }
 
+/// The request counter of a route, method and status, and the duration
+/// histogram of the route and method.
+fn metric_handles(route: &str, method: Option<&Method>, status: u16) -> (metrics::Counter, metrics::Histogram) {
+    let method_label = method.map_or_else(|| "other".to_owned(), Method::to_string);
+    let labels = [("route", route.to_owned()), ("method", method_label), ("status", status.to_string())];
+    (metrics::counter!("http_requests_total", &labels), metrics::histogram!("http_request_duration_seconds", &labels[..2]))
+}
+
 /// Rewrites an error response that is not already our JSON envelope (axum's
 /// 404/405/413 texts, a timeout's empty 503) into the envelope, keeping its
 /// status and headers such as `Allow`.
 fn normalise_error(response: Response) -> Response {
     let status = response.status();
+    if status.as_u16() < 400 {
+        return response;
+    }
     let is_json =
         response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
-    if status.as_u16() < 400 || is_json {
+    if is_json {
         return response;
     }
     let (code, message) = code_for_status(status);

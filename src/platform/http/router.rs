@@ -129,9 +129,46 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParam {
             .map(|raw| raw.0.clone())
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("PathParam used on a route without a path parameter")))?;
         let raw = parts.uri.path().get(range).unwrap_or_default();
-        percent_encoding::percent_decode_str(raw)
-            .decode_utf8()
-            .map(|decoded| PathParam(decoded.into_owned()))
-            .map_err(|_| AppError::bad_request("The address is not valid UTF-8 once decoded"))
+        percent_decoded(raw).map(PathParam).ok_or_else(|| AppError::bad_request("The address is not valid UTF-8 once decoded"))
+    }
+}
+
+/// `raw` with its `%XX` escapes decoded, when the result is UTF-8. A `%` not
+/// followed by two hex digits stays as it is (as browsers and axum do).
+fn percent_decoded(raw: &str) -> Option<String> {
+    if !raw.contains('%') {
+        return Some(raw.to_owned());
+    }
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(high) = bytes.get(i + 1).copied().and_then(hex)
+            && let Some(low) = bytes.get(i + 2).copied().and_then(hex)
+        {
+            out.push(high << 4 | low);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decoded;
+
+    #[test]
+    fn path_parameters_are_percent_decoded() {
+        assert_eq!(percent_decoded("plain-slug").as_deref(), Some("plain-slug"));
+        assert_eq!(percent_decoded("%E6%80%A7%E8%83%BD-1").as_deref(), Some("性能-1"));
+        assert_eq!(percent_decoded("a%20b%2fc").as_deref(), Some("a b/c"));
+        assert_eq!(percent_decoded("100%").as_deref(), Some("100%"));
+        assert_eq!(percent_decoded("%zz%4").as_deref(), Some("%zz%4"));
+        assert_eq!(percent_decoded("%FF%FE"), None);
     }
 }
