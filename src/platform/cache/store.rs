@@ -4,7 +4,7 @@
 //! they have no TTL, so an invalidation can never be undone by eviction.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -29,7 +29,9 @@ pub struct MemoryStore {
     /// foldhash (seeded per process) instead of SipHash, which cost about
     /// as much as the rest of the lookup for these short keys.
     entries: moka::future::Cache<String, Entry, foldhash::fast::RandomState>,
-    versions: Arc<Mutex<HashMap<String, u64>>>,
+    /// Read on every versioned hit, written on invalidation: a read lock
+    /// and foldhash keep the read cheap and the readers out of each other's way.
+    versions: Arc<RwLock<HashMap<String, u64, foldhash::fast::RandomState>>>,
 }
 
 #[derive(Clone)]
@@ -62,12 +64,20 @@ impl MemoryStore {
             })
             .expire_after(EntryTtl)
             .build_with_hasher(foldhash::fast::RandomState::default());
-        MemoryStore { entries, versions: Arc::new(Mutex::new(HashMap::new())) }
+        MemoryStore { entries, versions: Arc::new(RwLock::new(HashMap::default())) }
     }
 
-    fn versions(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+    fn version(&self, namespace: &str) -> u64 {
         // A panic while holding this lock cannot leave the map inconsistent.
-        self.versions.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        let versions = self.versions.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        versions.get(namespace).copied().unwrap_or(0)
+    }
+
+    fn bump_version(&self, namespace: &str) -> u64 {
+        let mut versions = self.versions.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let version = versions.entry(namespace.to_owned()).or_insert(0);
+        *version += 1;
+        *version
     }
 }
 
@@ -154,7 +164,7 @@ impl Store {
 
     pub async fn version(&self, namespace: &str) -> StoreResult<u64> {
         match self {
-            Store::Memory(memory) => Ok(memory.versions().get(namespace).copied().unwrap_or(0)),
+            Store::Memory(memory) => Ok(memory.version(namespace)),
             Store::Redis(redis, _) => {
                 let key = redis.key(&format!("ver:{namespace}"));
                 let value: Option<u64> = redis.call(|mut c| async move { c.get(key).await }).await?;
@@ -168,12 +178,7 @@ impl Store {
     /// namespace starts at version 0, so the first bump already invalidates.
     pub async fn bump_version(&self, namespace: &str) -> StoreResult<u64> {
         match self {
-            Store::Memory(memory) => {
-                let mut versions = memory.versions();
-                let version = versions.entry(namespace.to_owned()).or_insert(0);
-                *version += 1;
-                Ok(*version)
-            }
+            Store::Memory(memory) => Ok(memory.bump_version(namespace)),
             Store::Redis(redis, _) => {
                 let key = redis.key(&format!("ver:{namespace}"));
                 redis.call(|mut c| async move { c.incr(key, 1u64).await }).await

@@ -277,11 +277,11 @@ where
         meta.cache.apply(response.headers_mut());
     }
     if conditional_get && status == StatusCode::OK {
-        response = if response.headers().contains_key(header::ETAG) {
-            not_modified_if_matching(response, if_none_match)
-        } else {
-            Box::pin(with_etag(response, if_none_match)).await
-        };
+        if !response.headers().contains_key(header::ETAG) {
+            response = Box::pin(with_etag(response, if_none_match)).await;
+        } else if if_none_match.is_some() {
+            response = not_modified_if_matching(response, if_none_match);
+        }
     }
     if let Some(CookieRefresh(cookie)) = refreshed_cookie
         && !sets_session_cookie(&response, state.config.is_https())
