@@ -4,7 +4,7 @@
 //! they have no TTL, so an invalidation can never be undone by eviction.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -29,9 +29,7 @@ pub struct MemoryStore {
     /// foldhash (seeded per process) instead of SipHash, which cost about
     /// as much as the rest of the lookup for these short keys.
     entries: moka::future::Cache<String, Entry, foldhash::fast::RandomState>,
-    /// Read on every versioned hit, written on invalidation: a read lock
-    /// and foldhash keep the read cheap and the readers out of each other's way.
-    versions: Arc<RwLock<HashMap<String, u64, foldhash::fast::RandomState>>>,
+    versions: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 #[derive(Clone)]
@@ -64,20 +62,12 @@ impl MemoryStore {
             })
             .expire_after(EntryTtl)
             .build_with_hasher(foldhash::fast::RandomState::default());
-        MemoryStore { entries, versions: Arc::new(RwLock::new(HashMap::default())) }
+        MemoryStore { entries, versions: Arc::new(Mutex::new(HashMap::new())) }
     }
 
-    fn version(&self, namespace: &str) -> u64 {
+    fn versions(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
         // A panic while holding this lock cannot leave the map inconsistent.
-        let versions = self.versions.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        versions.get(namespace).copied().unwrap_or(0)
-    }
-
-    fn bump_version(&self, namespace: &str) -> u64 {
-        let mut versions = self.versions.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let version = versions.entry(namespace.to_owned()).or_insert(0);
-        *version += 1;
-        *version
+        self.versions.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -164,7 +154,7 @@ impl Store {
 
     pub async fn version(&self, namespace: &str) -> StoreResult<u64> {
         match self {
-            Store::Memory(memory) => Ok(memory.version(namespace)),
+            Store::Memory(memory) => Ok(memory.versions().get(namespace).copied().unwrap_or(0)),
             Store::Redis(redis, _) => {
                 let key = redis.key(&format!("ver:{namespace}"));
                 let value: Option<u64> = redis.call(|mut c| async move { c.get(key).await }).await?;
@@ -178,7 +168,12 @@ impl Store {
     /// namespace starts at version 0, so the first bump already invalidates.
     pub async fn bump_version(&self, namespace: &str) -> StoreResult<u64> {
         match self {
-            Store::Memory(memory) => Ok(memory.bump_version(namespace)),
+            Store::Memory(memory) => {
+                let mut versions = memory.versions();
+                let version = versions.entry(namespace.to_owned()).or_insert(0);
+                *version += 1;
+                Ok(*version)
+            }
             Store::Redis(redis, _) => {
                 let key = redis.key(&format!("ver:{namespace}"));
                 redis.call(|mut c| async move { c.incr(key, 1u64).await }).await

@@ -14,12 +14,10 @@ pub fn cached_json(body: CachedBody) -> Response {
 
 /// `200 OK` with the body as `content_type` and its ETag.
 pub fn cached_response(content_type: HeaderValue, body: CachedBody) -> Response {
-    // Sized once for what the way out adds (cache policy, request id, vary):
-    // growing the map, or starting from `Bytes::into_response`'s one-entry
-    // map, cost more than the rest of building the response. Six entries
-    // are what a public response carries (hyper writes the length and date
-    // itself), and keep the map's storage under mimalloc's 1 KiB fast path.
-    let mut headers = HeaderMap::with_capacity(6);
+    // Sized once for what the way out adds (cache policy, request id, vary,
+    // length): growing the map, or starting from `Bytes::into_response`'s
+    // one-entry map, cost more than the rest of building the response.
+    let mut headers = HeaderMap::with_capacity(12);
     headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(header::ETAG, body.etag);
     let mut response = Response::new(Body::from(body.body));
