@@ -7,6 +7,7 @@
 //! so they never fail with SQLITE_BUSY on a lock upgrade) plus a read-only
 //! pool. May use: `platform::config`.
 
+mod inline;
 mod readers;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 use crate::platform::config::{Config, DatabaseKind};
+pub use inline::InlineReaders;
 pub use readers::{Reader, SqliteReaders};
 
 pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -34,8 +36,11 @@ pub enum Db {
 
 #[derive(Clone, Debug)]
 pub struct SqliteDb {
-    /// Read-only connections; used for every plain read.
+    /// Read-only connections (sqlx); used for every plain read.
     pub read: Arc<SqliteReaders>,
+    /// Read-only connections driven on the calling thread, for the hot
+    /// point reads (a post by slug, a session by id); see `db/inline.rs`.
+    pub inline: Arc<InlineReaders>,
     /// The one connection that writes.
     pub write: SqlitePool,
     /// The database file's path, for the migration lock beside it.
@@ -170,7 +175,11 @@ impl Db {
         let read = SqliteReaders::open(options.read_only(true), config.sqlite_readers, config.db_acquire_timeout)
             .await
             .with_context(|| format!("opening SQLite readers for {path}"))?;
-        Ok(Db::Sqlite(SqliteDb { read: Arc::new(read), write, path: path.into() }))
+        // A point read touches a few index pages and the row's overflow
+        // pages: 2 MB of page cache is plenty and keeps peak RSS down.
+        let inline = InlineReaders::open(path.into(), config.sqlite_busy_timeout, -2000)
+            .with_context(|| format!("opening SQLite point readers for {path}"))?;
+        Ok(Db::Sqlite(SqliteDb { read: Arc::new(read), inline: Arc::new(inline), write, path: path.into() }))
     }
 
     async fn connect_postgres(config: &Config) -> anyhow::Result<Db> {
@@ -243,6 +252,7 @@ impl Db {
         match self {
             Db::Sqlite(sqlite) => {
                 sqlite.read.close().await;
+                sqlite.inline.close();
                 sqlite.write.close().await;
             }
             Db::Postgres(pg) => pg.close().await,

@@ -338,11 +338,34 @@ fn tags_json(db: &Db) -> &'static str {
 
 /// A post readers may open by slug (listed or unlisted) at `now`, with its tags.
 pub async fn find_public_by_slug(db: &Db, slug: &str, now: Millis) -> sqlx::Result<Option<PublicDetailRow>> {
-    let text: &'static str = match db {
-        Db::Sqlite(_) => &PUBLIC_DETAIL_SQLITE,
-        Db::Postgres(_) => &PUBLIC_DETAIL_POSTGRES,
-    };
-    on_read!(db, |pool| sqlx::query_as::<_, PublicDetailRow>(text).bind(now).bind(slug).fetch_optional(pool))
+    match db {
+        // The hottest uncached read: run on the calling thread (see `db/inline.rs`).
+        Db::Sqlite(sqlite) => sqlite.inline.optional(&PUBLIC_DETAIL_SQLITE, &[&now, &slug], public_detail_row),
+        Db::Postgres(pg) => {
+            sqlx::query_as::<_, PublicDetailRow>(PUBLIC_DETAIL_POSTGRES.as_str()).bind(now).bind(slug).fetch_optional(pg).await
+        }
+    }
+}
+
+/// A row of [`public_detail_sql`] read by SQLite's point readers; the same
+/// columns sqlx's `FromRow` maps for the other reads.
+fn public_detail_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PublicDetailRow> {
+    Ok(PublicDetailRow {
+        item: PublicPostRow {
+            id: row.get("id")?,
+            slug: row.get("slug")?,
+            title: row.get("title")?,
+            summary: row.get("summary")?,
+            category: row.get("category")?,
+            read_time_in_minutes: row.get("read_time_in_minutes")?,
+            published_at: row.get("published_at")?,
+            pinned_at: row.get("pinned_at")?,
+            updated_at: row.get("updated_at")?,
+        },
+        content_html: row.get("content_html")?,
+        toc_json: row.get("toc_json")?,
+        tags_json: row.get("tags_json")?,
+    })
 }
 
 /// Listed posts among `ids` (in no particular order).

@@ -2,11 +2,11 @@
 
 use sqlx::FromRow;
 
-use crate::platform::clock::Millis;
+use crate::platform::clock::{Millis, Timestamp};
 use crate::platform::db::Db;
 use crate::{execute, on_read, on_write};
 
-use super::session::User;
+use super::session::{Role, User};
 
 pub struct NewSessionRow<'a> {
     pub id: &'a str,
@@ -43,18 +43,45 @@ pub struct LiveSessionRow {
     pub user: User,
 }
 
+const LIVE_SESSION: &str = "SELECT s.expires_at AS session_expires_at, s.last_seen_at AS session_last_seen_at,
+            s.created_at AS session_created_at,
+            u.id, u.email, u.name, u.image, u.role, u.email_verified, u.banned, u.created_at, u.updated_at
+     FROM sessions s JOIN users u ON u.id = s.user_id
+     WHERE s.id = $1 AND s.expires_at > $2 AND u.banned = FALSE";
+
 /// A session that has not expired, of a user who is not banned.
 pub async fn find_live_session(db: &Db, id: &str, now: Millis) -> sqlx::Result<Option<LiveSessionRow>> {
-    on_read!(db, |pool| sqlx::query_as::<_, LiveSessionRow>(
-        "SELECT s.expires_at AS session_expires_at, s.last_seen_at AS session_last_seen_at,
-                s.created_at AS session_created_at,
-                u.id, u.email, u.name, u.image, u.role, u.email_verified, u.banned, u.created_at, u.updated_at
-         FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.id = $1 AND s.expires_at > $2 AND u.banned = FALSE"
-    )
-    .bind(id)
-    .bind(now)
-    .fetch_optional(pool))
+    match db {
+        // Read on every signed-in request: run on the calling thread (see `db/inline.rs`).
+        Db::Sqlite(sqlite) => sqlite.inline.optional(LIVE_SESSION, &[&id, &now], live_session_row),
+        Db::Postgres(pg) => sqlx::query_as::<_, LiveSessionRow>(LIVE_SESSION).bind(id).bind(now).fetch_optional(pg).await,
+    }
+}
+
+/// A row of [`LIVE_SESSION`] read by SQLite's point readers; the same
+/// columns sqlx's `FromRow` maps on PostgreSQL.
+fn live_session_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LiveSessionRow> {
+    let role: String = row.get("role")?;
+    let role = Role::try_from(role).map_err(|e| {
+        let index = row.as_ref().column_index("role").unwrap_or_default();
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
+    })?;
+    Ok(LiveSessionRow {
+        session_expires_at: row.get("session_expires_at")?,
+        session_last_seen_at: row.get("session_last_seen_at")?,
+        session_created_at: row.get("session_created_at")?,
+        user: User {
+            id: row.get("id")?,
+            email: row.get("email")?,
+            name: row.get("name")?,
+            image: row.get("image")?,
+            role,
+            email_verified: row.get("email_verified")?,
+            banned: row.get("banned")?,
+            created_at: Timestamp(row.get("created_at")?),
+            updated_at: Timestamp(row.get("updated_at")?),
+        },
+    })
 }
 
 pub async fn touch_session(db: &Db, id: &str, now: Millis, expires_at: Millis) -> sqlx::Result<()> {

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 use tokio_util::task::TaskTracker;
 
-pub use key::{CachedBody, Key, KeyPart, Namespace};
+pub use key::{CachedBody, Key, KeyPart, Namespace, weak_etag};
 pub use store::MemoryStore;
 use store::Store;
 

@@ -19,9 +19,9 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
-use sha2::{Digest, Sha256};
 
 use crate::platform::auth::Scope;
+use crate::platform::cache::weak_etag;
 use crate::platform::config::Config;
 use crate::platform::rate_limit::{Decision, RateLimit, Verdict};
 use crate::platform::state::AppState;
@@ -386,11 +386,7 @@ async fn with_etag(response: Response, if_none_match: Option<HeaderValue>) -> Re
         Ok(bytes) => bytes,
         Err(error) => return AppError::internal(anyhow::anyhow!("buffering response body: {error}")).into_response(),
     };
-    let digest = Sha256::digest(&bytes);
-    let tag = format!("W/\"{}\"", hex::encode(&digest[..12]));
-    if let Ok(value) = HeaderValue::from_str(&tag) {
-        parts.headers.insert(header::ETAG, value);
-    }
+    parts.headers.insert(header::ETAG, weak_etag(&bytes));
     not_modified_if_matching(Response::from_parts(parts, Body::from(bytes)), if_none_match)
 }
 
