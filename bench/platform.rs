@@ -124,7 +124,7 @@ async fn main() {
     let prefix = format!("flint-bench-{}:", uuid::Uuid::now_v7().simple());
     match Redis::connect(&url, &prefix, Duration::from_secs(1)) {
         Ok(redis) if redis.ping().await.is_ok() => {
-            cache_hit(CacheService::redis(redis.clone(), TaskTracker::new()), "redis", &mut rows).await;
+            cache_hit(CacheService::redis(redis.clone(), 64 << 20, TaskTracker::new()), "redis", &mut rows).await;
             limiter_decision(RateLimiter::redis(redis, FailureMode::Open), "redis", &mut rows).await;
         }
         _ => eprintln!("Redis at {url} does not answer: memory cases only"),

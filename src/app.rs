@@ -94,7 +94,7 @@ async fn connect(config: Config, clock: Clock, workflows: Registry, openapi: ser
             tracing::warn!("FLINT_CACHE=off: every read goes to the database");
             CacheService::disabled(tasks.clone())
         }
-        Some(redis) => CacheService::redis(redis.clone(), tasks.clone()),
+        Some(redis) => CacheService::redis(redis.clone(), config.cache_memory_limit, tasks.clone()),
         None => CacheService::memory(config.cache_memory_limit, tasks.clone()),
     };
     let limiter = match redis {

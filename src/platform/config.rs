@@ -125,7 +125,12 @@ pub const VARIABLES: &[Variable] = &[
         help: "on, or off to send every read to the database (benchmarks, debugging).",
         secret: false,
     },
-    Variable { name: "FLINT_CACHE_MEMORY_LIMIT", default: "64MiB", help: "In-process cache size (used without REDIS_URL).", secret: false },
+    Variable {
+        name: "FLINT_CACHE_MEMORY_LIMIT",
+        default: "64MiB",
+        help: "In-process cache size without REDIS_URL; with it, the size of this process's copies of large cached bodies (re-validated against Redis on every read).",
+        secret: false,
+    },
     Variable {
         name: "FLINT_RATE_LIMIT_FAILURE",
         default: "open",

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use flint::platform::cache::{CacheService, CachedBody, Key, Namespace};
+use flint::platform::cache::{CacheService, CachedBody, Key, Namespace, NearCounts};
 use flint::platform::redis::Redis;
 use tokio_util::task::TaskTracker;
 
@@ -30,9 +30,11 @@ impl Cache {
         let tasks = TaskTracker::new();
         let cache = match store {
             Store::Memory => CacheService::memory(8 * 1024 * 1024, tasks.clone()),
-            Store::Redis(url) => {
-                CacheService::redis(Redis::connect(&url, &unique_prefix(), Duration::from_millis(500)).unwrap(), tasks.clone())
-            }
+            Store::Redis(url) => CacheService::redis(
+                Redis::connect(&url, &unique_prefix(), Duration::from_millis(500)).unwrap(),
+                8 * 1024 * 1024,
+                tasks.clone(),
+            ),
         };
         Cache { cache, tasks }
     }
@@ -217,7 +219,7 @@ async fn response_bodies_round_trip(c: Cache) {
 #[tokio::test]
 async fn a_store_that_is_down_is_a_miss() {
     let tasks = TaskTracker::new();
-    let cache = CacheService::redis(Redis::connect(DEAD_REDIS, "down:", Duration::from_millis(200)).unwrap(), tasks.clone());
+    let cache = CacheService::redis(Redis::connect(DEAD_REDIS, "down:", Duration::from_millis(200)).unwrap(), 1 << 20, tasks.clone());
     let calls = Arc::new(AtomicUsize::new(0));
     for _ in 0..2 {
         let value = cache.get(&item(1), || counting(&calls, "from the database")).await.unwrap();
@@ -246,8 +248,8 @@ async fn memory_cache_is_bounded_by_bytes() {
 async fn two_processes_share_redis_versions_and_values() {
     let Some(url) = test_redis_url() else { return };
     let prefix = unique_prefix();
-    let one = CacheService::redis(Redis::connect(&url, &prefix, Duration::from_millis(500)).unwrap(), TaskTracker::new());
-    let two = CacheService::redis(Redis::connect(&url, &prefix, Duration::from_millis(500)).unwrap(), TaskTracker::new());
+    let one = CacheService::redis(Redis::connect(&url, &prefix, Duration::from_millis(500)).unwrap(), 1 << 20, TaskTracker::new());
+    let two = CacheService::redis(Redis::connect(&url, &prefix, Duration::from_millis(500)).unwrap(), 1 << 20, TaskTracker::new());
     one.set(&item(1), &"from one".to_owned()).await.unwrap();
     let seen = two.get(&item(1), || async { Err::<Option<String>, _>("must not load") }).await.unwrap();
     assert_eq!(seen.as_deref(), Some("from one"));
@@ -255,6 +257,52 @@ async fn two_processes_share_redis_versions_and_values() {
     assert_eq!(two.version(ITEMS).await.unwrap(), 1, "a bump on one is seen by the other");
     let calls = Arc::new(AtomicUsize::new(0));
     assert_eq!(two.get(&item(1), || counting(&calls, "reloaded")).await.unwrap().as_deref(), Some("reloaded"));
+}
+
+/// Another process's view of a large body goes through its own copy:
+/// re-validated on every read, replaced when the body changes, gone when
+/// the entry is.
+#[tokio::test]
+async fn large_bodies_are_kept_near_and_revalidated_against_redis() {
+    let Some(url) = test_redis_url() else { return };
+    let prefix = unique_prefix();
+    let writer = CacheService::redis(Redis::connect(&url, &prefix, Duration::from_millis(500)).unwrap(), 1 << 20, TaskTracker::new());
+    let reader = CacheService::redis(Redis::connect(&url, &prefix, Duration::from_millis(500)).unwrap(), 1 << 20, TaskTracker::new());
+    let key = || Key::body(ITEMS, Duration::from_secs(60)).part("feed");
+    let read = || async { reader.get(&key(), || async { Ok::<_, String>(None::<CachedBody>) }).await.unwrap().map(|b| b.body) };
+    let first = CachedBody::tagged("a".repeat(64 * 1024));
+    let second = CachedBody::tagged("b".repeat(64 * 1024));
+
+    writer.set(&key(), &first).await.unwrap();
+    assert_eq!(read().await, Some(first.body.clone()));
+    assert_eq!(reader.near_counts().await, NearCounts { copies: 1, served: 0 }, "fetched once and kept");
+    assert_eq!(read().await, Some(first.body.clone()));
+    assert_eq!(reader.near_counts().await, NearCounts { copies: 1, served: 1 }, "Redis said the copy is current");
+
+    writer.set(&key(), &second).await.unwrap();
+    assert_eq!(read().await, Some(second.body.clone()), "a changed body is fetched, not served from the copy");
+    writer.bump_version(ITEMS).await.unwrap();
+    assert_eq!(read().await, None, "a bump leaves no entry under the new version");
+    assert_eq!(reader.near_counts().await.copies, 0, "and the copy is dropped");
+    writer.set(&key(), &first).await.unwrap();
+    assert_eq!(read().await, Some(first.body.clone()));
+    assert_eq!(read().await, Some(first.body.clone()));
+    assert_eq!(reader.near_counts().await, NearCounts { copies: 1, served: 2 });
+
+    // A hand-made tag that is not the body's hash never identifies content.
+    let forged = CachedBody { etag: axum::http::HeaderValue::from_static("W/\"1\""), body: Bytes::from("c".repeat(64 * 1024)) };
+    let other = || Key::body(ITEMS, Duration::from_secs(60)).part("forged");
+    writer.set(&other(), &forged).await.unwrap();
+    let seen = reader.get(&other(), || async { Err::<Option<CachedBody>, _>("must not load") }).await.unwrap();
+    assert_eq!(seen, Some(forged));
+    assert_eq!(reader.near_counts().await.copies, 1, "not kept");
+    // Small bodies are not worth a copy.
+    writer.set(&Key::body(ITEMS, Duration::from_secs(60)).part("small"), &CachedBody::tagged("tiny")).await.unwrap();
+    reader
+        .get(&Key::body(ITEMS, Duration::from_secs(60)).part("small"), || async { Err::<Option<CachedBody>, _>("must not load") })
+        .await
+        .unwrap();
+    assert_eq!(reader.near_counts().await.copies, 1);
 }
 
 #[tokio::test]
@@ -268,7 +316,7 @@ async fn hits_misses_errors_and_loader_time_are_counted() {
     tasks.close();
     tasks.wait().await;
     cache.get(&key, || async { Ok::<_, String>(Some("v".to_owned())) }).await.unwrap();
-    let down = CacheService::redis(Redis::connect(DEAD_REDIS, "m:", Duration::from_millis(100)).unwrap(), TaskTracker::new());
+    let down = CacheService::redis(Redis::connect(DEAD_REDIS, "m:", Duration::from_millis(100)).unwrap(), 1 << 20, TaskTracker::new());
     down.get(&key, || async { Ok::<_, String>(Some("v".to_owned())) }).await.unwrap();
 
     let text = metrics.render();

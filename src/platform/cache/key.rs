@@ -79,6 +79,11 @@ pub struct Key<T> {
     pub(crate) ttl: Duration,
     pub(crate) encode: Encode<T>,
     pub(crate) decode: Decode<T>,
+    /// The encoding's first line is a hash of the content (the ETag of
+    /// [`Key::body`]): equal first lines mean equal values, which lets a
+    /// process keep a copy of a large value and re-validate it against
+    /// Redis without fetching it.
+    pub(crate) content_addressed: bool,
     _value: PhantomData<fn() -> T>,
 }
 
@@ -90,6 +95,7 @@ impl<T> Clone for Key<T> {
             ttl: self.ttl,
             encode: self.encode,
             decode: self.decode,
+            content_addressed: self.content_addressed,
             _value: PhantomData,
         }
     }
@@ -111,6 +117,7 @@ impl<T: Serialize + DeserializeOwned> Key<T> {
             ttl,
             encode: |value| serde_json::to_vec(value).map(Bytes::from).map_err(|e| e.to_string()),
             decode: |bytes| serde_json::from_slice(bytes).ok(),
+            content_addressed: false,
             _value: PhantomData,
         }
     }
@@ -136,6 +143,7 @@ impl Key<CachedBody> {
                 let etag = HeaderValue::from_maybe_shared(bytes.slice(..split)).ok()?;
                 Some(CachedBody { etag, body: bytes.slice(split + 1..) })
             },
+            content_addressed: true,
             _value: PhantomData,
         }
     }

@@ -26,8 +26,8 @@ use tokio::sync::OnceCell;
 use tokio_util::task::TaskTracker;
 
 pub use key::{CachedBody, Key, KeyPart, Namespace, weak_etag};
-pub use store::MemoryStore;
-use store::Store;
+pub use store::{MemoryStore, NearCounts};
+use store::{NearCopies, Store};
 
 use crate::platform::redis::{Redis, RedisFailure};
 
@@ -56,9 +56,11 @@ impl CacheService {
         Self::with_store(Store::Disabled, tasks)
     }
 
-    /// A cache shared by every process through Redis.
-    pub fn redis(redis: Redis, tasks: TaskTracker) -> Self {
-        Self::with_store(Store::Redis(redis, redis::Script::new(include_str!("read_versioned.lua"))), tasks)
+    /// A cache shared by every process through Redis; each process keeps
+    /// copies of large bodies, up to `near_max_bytes` (see `store.rs`).
+    pub fn redis(redis: Redis, near_max_bytes: u64, tasks: TaskTracker) -> Self {
+        let read_versioned = redis::Script::new(include_str!("read_versioned.lua"));
+        Self::with_store(Store::Redis(redis, read_versioned, NearCopies::new(near_max_bytes)), tasks)
     }
 
     fn with_store(store: Store, tasks: TaskTracker) -> Self {
@@ -95,7 +97,7 @@ impl CacheService {
     {
         let namespace = key.namespace;
         let lookup = if namespace.versioned {
-            self.0.store.get_versioned(namespace.name, &key.parts).await
+            self.0.store.get_versioned(namespace.name, &key.parts, key.content_addressed).await
         } else {
             let name = key.render(None);
             self.0.store.get(&name).await.map(|value| (name, value))
@@ -163,6 +165,12 @@ impl CacheService {
         }
         let namespace = keys.first().map(|k| k.namespace).unwrap_or(Namespace::plain("none"));
         self.0.store.delete(&names).await.map_err(|e| self.failed(namespace, "delete", e))
+    }
+
+    /// With Redis: the copies of large bodies this process keeps, and the
+    /// reads Redis answered with "your copy is current".
+    pub async fn near_counts(&self) -> NearCounts {
+        self.0.store.near_counts().await
     }
 
     /// Entries held in process memory (0 with Redis).
