@@ -132,6 +132,12 @@ pub const VARIABLES: &[Variable] = &[
         secret: false,
     },
     Variable {
+        name: "FLINT_SEARCH_RANKED_MATCHES",
+        default: "1000",
+        help: "SQLite: search ranks at most this many matching posts, the newest first (100-1000000); a word found in more posts ranks only the newest of them. Higher: exact ranking over a larger archive, slower searches.",
+        secret: false,
+    },
+    Variable {
         name: "FLINT_RATE_LIMIT_FAILURE",
         default: "open",
         help: "When the limiter's Redis fails: open (allow the request, log it) or closed (refuse with 503).",
@@ -221,6 +227,8 @@ pub struct Config {
     pub cache_memory_limit: u64,
     /// `FLINT_CACHE=off`: every read goes to the database (benchmarks, debugging).
     pub cache_enabled: bool,
+    /// How many of the newest matching posts a search ranks.
+    pub search_ranked_matches: u32,
     pub rate_limit_failure: FailureMode,
     pub rate_limit_max_buckets: usize,
     pub workflow_workers: usize,
@@ -305,6 +313,7 @@ impl Config {
             "off" => Ok(false),
             _ => Err(format!("'{v}' must be on or off")),
         });
+        let search_ranked_matches = reader.parse("FLINT_SEARCH_RANKED_MATCHES", "1000", |v| parse_in_range(v, 100, 1_000_000));
         let rate_limit_failure = reader.parse("FLINT_RATE_LIMIT_FAILURE", "open", |v| match v {
             "open" => Ok(FailureMode::Open),
             "closed" => Ok(FailureMode::Closed),
@@ -407,6 +416,7 @@ impl Config {
             redis_timeout: value(redis_timeout),
             cache_memory_limit: value(cache_memory_limit),
             cache_enabled: value(cache_enabled),
+            search_ranked_matches: value(search_ranked_matches),
             rate_limit_failure: value(rate_limit_failure),
             rate_limit_max_buckets: value(rate_limit_max_buckets),
             workflow_workers: value(workflow_workers),
@@ -496,6 +506,7 @@ impl Config {
             ("FLINT_REDIS_TIMEOUT", duration(self.redis_timeout)),
             ("FLINT_CACHE", if self.cache_enabled { "on" } else { "off" }.into()),
             ("FLINT_CACHE_MEMORY_LIMIT", format!("{} bytes", self.cache_memory_limit)),
+            ("FLINT_SEARCH_RANKED_MATCHES", self.search_ranked_matches.to_string()),
             (
                 "FLINT_RATE_LIMIT_FAILURE",
                 match self.rate_limit_failure {

@@ -29,7 +29,11 @@ async fn found(client: &mut Client<'_>, query: &str) -> Vec<String> {
     res.body.as_array().unwrap().iter().map(|r| r["post"]["slug"].as_str().unwrap().to_owned()).collect()
 }
 
-backend_tests!(words_in_any_language_are_found, only_listed_posts_are_found_and_the_pipeline_keeps_the_index);
+backend_tests!(
+    words_in_any_language_are_found,
+    only_listed_posts_are_found_and_the_pipeline_keeps_the_index,
+    a_short_prefix_and_a_long_one_find_the_same_post
+);
 
 async fn words_in_any_language_are_found(backend: Backend) {
     let app = TestApp::spawn_with(backend, &[("FLINT_WORKFLOW_WORKERS", "0")]).await;
@@ -111,4 +115,59 @@ async fn only_listed_posts_are_found_and_the_pipeline_keeps_the_index(backend: B
     admin.post("/_fn/deletePost", json!({"id": public})).await;
     assert!(found(&mut reader, "tomatoes").await.is_empty(), "deleted posts leave the index");
     assert_eq!(reader.get("/_fn/getIndexVersion").await.body["documents"], 2);
+}
+
+/// FLINT_SEARCH_RANKED_MATCHES bounds the work of a word found in most posts
+/// (SQLite; PostgreSQL ranks every match): the oldest post, the best match by
+/// far, is ranked only when the bound reaches back to it; a query with fewer
+/// matches ranks them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_word_in_many_posts_ranks_only_the_newest_matches() {
+    for (ranked_matches, oldest_ranked) in [("100", false), ("1000", true)] {
+        let vars = [("FLINT_WORKFLOW_WORKERS", "0"), ("FLINT_SEARCH_RANKED_MATCHES", ranked_matches)];
+        let app = TestApp::spawn_with(Backend::Sqlite, &vars).await;
+        let mut admin = app.admin().await;
+        post(&app, &mut admin, json!({"title": "Cache cache", "slug": "oldest", "content": "cache aardvark cache"}), true).await;
+        // Seeded posts are newer; about four in five mention "cache".
+        flint::features::posts::seed::seed(&app.state, 150).await.unwrap();
+        flint::features::search::service::invalidate(&app.state).await;
+        let mut reader = app.user();
+
+        let common = found(&mut reader, "cache").await;
+        assert_eq!(common.len(), 10, "{common:?}");
+        assert_eq!(common[0] == "oldest", oldest_ranked, "ranking the newest {ranked_matches}: {common:?}");
+        assert!(common[1..].iter().all(|slug| slug != "oldest"), "{common:?}");
+        assert_eq!(found(&mut reader, "aardvark cache").await, ["oldest"], "fewer matches than the bound are all ranked");
+    }
+}
+
+/// The last word of a query is expanded through the table of indexed words;
+/// one that begins more than 64 of them is left to FTS5's prefix query.
+async fn a_short_prefix_and_a_long_one_find_the_same_post(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[("FLINT_WORKFLOW_WORKERS", "0")]).await;
+    let mut admin = app.admin().await;
+    let words: Vec<String> = (0..70).map(|n| format!("qx{n}")).collect();
+    post(&app, &mut admin, json!({"title": "Glossary", "slug": "glossary", "content": words.join(" ")}), true).await;
+    let mut reader = app.user();
+    assert_eq!(found(&mut reader, "qx").await, ["glossary"], "70 words begin with qx");
+    assert_eq!(found(&mut reader, "qx6").await, ["glossary"], "11 words begin with qx6");
+    assert_eq!(found(&mut reader, "glossary qx69").await, ["glossary"]);
+    assert!(found(&mut reader, "qx70").await.is_empty());
+    assert!(found(&mut reader, "glossary qy").await.is_empty(), "no indexed word begins with qy");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_indexed_before_the_word_table_gets_its_words() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &[("FLINT_WORKFLOW_WORKERS", "0")]).await;
+    let mut admin = app.admin().await;
+    post(&app, &mut admin, json!({"title": "Heirloom tomatoes", "slug": "tomatoes", "content": "zucchini"}), true).await;
+    let flint::platform::db::Db::Sqlite(sqlite) = &app.state.db else { unreachable!("a SQLite app") };
+    // Back to the schema before the migration that made the table.
+    sqlx::query("DROP TABLE search_terms").execute(&sqlite.write).await.unwrap();
+    let forgotten = sqlx::query("DELETE FROM _sqlx_migrations WHERE description = 'search terms'").execute(&sqlite.write).await.unwrap();
+    assert_eq!(forgotten.rows_affected(), 1);
+    app.state.db.migrate().await.unwrap();
+    let mut reader = app.user();
+    assert_eq!(found(&mut reader, "heirl").await, ["tomatoes"]);
+    assert_eq!(found(&mut reader, "zucchini tom").await, ["tomatoes"]);
 }

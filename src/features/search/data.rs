@@ -27,6 +27,11 @@ pub async fn upsert(db: &Db, post_id: i64, tokens: &Tokens<'_>, now: Millis) -> 
                 .bind(tokens.content.join(" "))
                 .execute(&mut **tx)
                 .await?;
+            let mut words: Vec<&String> = [tokens.title, tokens.summary, tokens.tags, tokens.content].into_iter().flatten().collect();
+            words.sort_unstable();
+            words.dedup();
+            let words = serde_json::to_string(&words).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+            sqlx::query("INSERT OR IGNORE INTO search_terms (term) SELECT value FROM json_each($1)").bind(words).execute(&mut **tx).await?;
         }
         crate::platform::db::Tx::Postgres(tx) => {
             sqlx::query(
@@ -62,6 +67,10 @@ pub async fn remove(db: &Db, post_id: i64, now: Millis) -> sqlx::Result<()> {
 pub async fn clear(db: &Db, now: Millis) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
     execute_tx!(&mut tx, sqlx::query("DELETE FROM search_index"))?;
+    if let crate::platform::db::Tx::Sqlite(tx) = &mut tx {
+        // A rebuild is also when words of removed posts go.
+        sqlx::query("DELETE FROM search_terms").execute(&mut **tx).await?;
+    }
     bump(&mut tx, now).await?;
     tx.commit().await
 }
@@ -88,33 +97,71 @@ pub async fn meta(db: &Db) -> sqlx::Result<(i64, Millis, i64)> {
     .fetch_one(pool))
 }
 
+/// Most indexed words a query's last word is expanded to; a shorter prefix
+/// with more (one or two letters) is left to FTS5's own prefix query.
+const PREFIX_WORDS: usize = 64;
+
+/// The FTS5 query for `terms`, every one required, the last one either as the
+/// indexed `words` it begins (`("cache" OR "cached")`) or, without them, as a
+/// prefix (`"c"*`).
+fn fts5_expression(terms: &[String], last_as_words: Option<&Vec<String>>) -> String {
+    let quoted = |term: &str| format!("\"{}\"", term.replace('"', "\"\""));
+    let (last, required) = terms.split_last().expect("a query has at least one term");
+    let mut parts: Vec<String> = required.iter().map(|term| quoted(term)).collect();
+    parts.push(match last_as_words {
+        Some(words) => format!("({})", words.iter().map(|word| quoted(word)).collect::<Vec<_>>().join(" OR ")),
+        None => format!("{}*", quoted(last)),
+    });
+    // FTS5 reads whitespace as AND only between phrases, not before a group.
+    parts.join(" AND ")
+}
+
 /// Listed posts matching every term (the last one as a prefix), best first:
-/// `(post_id, score)`, a higher score being better.
-pub async fn query(db: &Db, terms: &[String], now: Millis, limit: i64) -> sqlx::Result<Vec<(i64, f64)>> {
+/// `(post_id, score)`, a higher score being better. On SQLite only the
+/// newest `ranked_matches` matching posts (by id) are ranked: bm25 reads
+/// every ranked post's term statistics, so a word found in most of a large
+/// archive would otherwise cost time in proportion to the archive; and the
+/// last term is expanded to the indexed words it begins (see the
+/// search_terms migration).
+pub async fn query(db: &Db, terms: &[String], now: Millis, limit: i64, ranked_matches: i64) -> sqlx::Result<Vec<(i64, f64)>> {
     if terms.is_empty() {
         return Ok(Vec::new());
     }
     let last = terms.len() - 1;
     match db {
         Db::Sqlite(sqlite) => {
-            let expression: Vec<String> = terms
-                .iter()
-                .enumerate()
-                .map(|(i, t)| format!("\"{}\"{}", t.replace('"', "\"\""), if i == last { "*" } else { "" }))
-                .collect();
+            let mut reader = sqlite.read.acquire().await?;
+            let words = sqlx::query_scalar::<_, String>("SELECT term FROM search_terms WHERE term >= $1 ORDER BY term LIMIT $2")
+                .bind(&terms[last])
+                .bind(PREFIX_WORDS as i64 + 1)
+                .fetch_all(&mut *reader)
+                .await;
+            reader.check(&words);
+            let words: Vec<String> = words?.into_iter().take_while(|word| word.starts_with(terms[last].as_str())).collect();
+            if words.is_empty() {
+                return Ok(Vec::new());
+            }
+            let expression = fts5_expression(terms, (words.len() <= PREFIX_WORDS).then_some(&words));
             // CROSS JOIN keeps the full-text match as the outer loop: the planner
             // otherwise walks every listed post and runs the match once per post
-            // (seconds at 10,000 posts instead of milliseconds).
-            let mut reader = sqlite.read.acquire().await?;
+            // (seconds at 10,000 posts instead of milliseconds). The scalar
+            // subquery finds the id of the `ranked_matches`-th newest match
+            // walking the match backwards (FTS5 stops there); the rowid bound
+            // then limits what bm25 scores.
             let result = sqlx::query_as::<_, (i64, f64)>(sqlx::AssertSqlSafe(format!(
                 "SELECT pp.post_id, -bm25(search_index, 10.0, 4.0, 4.0, 1.0) AS score
                  FROM search_index CROSS JOIN public_posts pp ON pp.post_id = search_index.rowid
                  WHERE {LISTED} AND search_index MATCH $2
+                   AND search_index.rowid >= COALESCE((
+                       SELECT newest.rowid FROM search_index newest CROSS JOIN public_posts pp ON pp.post_id = newest.rowid
+                       WHERE {LISTED} AND newest.search_index MATCH $2
+                       ORDER BY newest.rowid DESC LIMIT 1 OFFSET $4), 0)
                  ORDER BY score DESC, pp.published_at DESC LIMIT $3"
             )))
             .bind(now)
-            .bind(expression.join(" "))
+            .bind(expression)
             .bind(limit)
+            .bind(ranked_matches - 1)
             .fetch_all(&mut *reader)
             .await;
             reader.check(&result);
@@ -126,6 +173,9 @@ pub async fn query(db: &Db, terms: &[String], now: Millis, limit: i64) -> sqlx::
                 .enumerate()
                 .map(|(i, t)| format!("'{}'{}", t.replace('\\', "\\\\").replace('\'', "''"), if i == last { ":*" } else { "" }))
                 .collect();
+            // Every match is ranked: bounding them (as on SQLite) by newest
+            // id turns the planner to a backwards primary-key walk testing
+            // each row, slower for words in a few percent of posts.
             sqlx::query_as::<_, (i64, f64)>(sqlx::AssertSqlSafe(format!(
                 "SELECT pp.post_id, ts_rank_cd(si.document, $2::tsquery)::float8 AS score
                  FROM search_index si JOIN public_posts pp ON pp.post_id = si.post_id
@@ -149,4 +199,21 @@ pub async fn public_post_ids(db: &Db) -> sqlx::Result<Vec<i64>> {
 /// Public posts carrying a tag (a rename changes their documents).
 pub async fn public_posts_with_tag(db: &Db, tag_id: i64) -> sqlx::Result<Vec<i64>> {
     on_read!(db, |pool| sqlx::query_scalar::<_, i64>("SELECT post_id FROM public_post_tags WHERE tag_id = $1").bind(tag_id).fetch_all(pool))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fts5_expression;
+
+    fn strings(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_last_term_becomes_its_words_or_a_prefix() {
+        let terms = strings(&["rust", "cach"]);
+        assert_eq!(fts5_expression(&terms, Some(&strings(&["cache", "caching"]))), r#""rust" AND ("cache" OR "caching")"#);
+        assert_eq!(fts5_expression(&terms, None), r#""rust" AND "cach"*"#);
+        assert_eq!(fts5_expression(&strings(&["say\"hi"]), None), r#""say""hi"*"#, "quotes are doubled");
+    }
 }

@@ -1,6 +1,7 @@
 //! Search rules: what a post's document holds (title, summary, tags and
 //! category, the first 10,000 characters of its plain text), how queries
-//! match (every term, the last as a prefix), and keeping results fresh.
+//! match (every term, the last as a prefix; on SQLite the newest
+//! `FLINT_SEARCH_RANKED_MATCHES` matches ranked by BM25), and keeping results fresh.
 
 use std::collections::HashMap;
 
@@ -90,7 +91,8 @@ pub async fn search(ctx: &DbCtx, query: &str, limit: u32) -> Result<CachedBody> 
     }
     ctx.cache
         .get_or_load(&results_key(&terms, limit), || async {
-            let hits = data::query(&ctx.db, &terms, ctx.clock.now_ms(), i64::from(limit)).await?;
+            let ranked_matches = i64::from(ctx.config.search_ranked_matches);
+            let hits = data::query(&ctx.db, &terms, ctx.clock.now_ms(), i64::from(limit), ranked_matches).await?;
             let ids: Vec<i64> = hits.iter().map(|(id, _)| *id).collect();
             let mut documents: HashMap<i64, SearchDocument> = posts::search_documents(&ctx.0, &ids).await?;
             let results = hits
