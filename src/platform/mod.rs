@@ -9,6 +9,7 @@ pub mod content;
 pub mod db;
 pub mod duration;
 pub mod http;
+pub mod json_string;
 pub mod rate_limit;
 pub mod redis;
 pub mod search_text;

@@ -18,6 +18,7 @@ use crate::platform::clock::Millis;
 use crate::platform::content;
 use crate::platform::db::is_unique_violation;
 use crate::platform::http::{AdminCtx, AppError, DbCtx};
+use crate::platform::json_string;
 use crate::platform::state::AppState;
 use crate::platform::workflow::{CreateOptions, EngineError};
 
@@ -131,10 +132,29 @@ pub async fn detail(ctx: &DbCtx, slug: &str) -> Result<CachedBody> {
             let toc = serde_json::from_str(&row.toc_json).unwrap_or_default();
             let tags = tags_of_row(&row)?;
             let detail = PublicPostDetail { item: PublicPostItem::from_row(row.item, tags), toc, content_html: row.content_html };
-            ready_body(&detail).map(Some)
+            Ok::<_, PostError>(Some(CachedBody::tagged(detail_body(&detail).map_err(anyhow::Error::from)?)))
         })
         .await?;
     body.ok_or(PostError::NotFound)
+}
+
+/// `serde_json::to_vec(detail)`, with the content HTML (most of the body)
+/// written by [`json_string::push`], several times faster than serde_json's
+/// escaping. A test holds the two byte for byte.
+fn detail_body(detail: &PublicPostDetail) -> serde_json::Result<Vec<u8>> {
+    #[derive(Serialize)]
+    struct Head<'a> {
+        #[serde(flatten)]
+        item: &'a PublicPostItem,
+        toc: &'a [content::TocEntry],
+    }
+    let mut out = Vec::with_capacity(detail.content_html.len() + detail.content_html.len() / 8 + 1024);
+    serde_json::to_writer(&mut out, &Head { item: &detail.item, toc: &detail.toc })?;
+    out.pop(); // the closing brace; contentHtml is the last field
+    out.extend_from_slice(b",\"contentHtml\":");
+    json_string::push(&mut out, &detail.content_html);
+    out.push(b'}');
+    Ok(out)
 }
 
 /// Listed posts sharing the most tags with `slug` (ids cached, posts live).
@@ -551,5 +571,35 @@ async fn invalidate_public(app: &AppState, slugs: &[String]) {
     ];
     for error in results.into_iter().filter_map(|r| r.err()) {
         tracing::error!(%error, "could not invalidate public post caches; they expire with their TTL");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::detail_body;
+    use crate::features::posts::schema::{PublicPostDetail, PublicPostItem};
+    use crate::features::tags::schema::TagRef;
+    use crate::platform::clock::Timestamp;
+    use crate::platform::content::TocEntry;
+
+    #[test]
+    fn the_detail_body_is_what_serde_json_writes() {
+        let detail = PublicPostDetail {
+            item: PublicPostItem {
+                id: 7,
+                slug: "quotes-\"and\"-slashes".into(),
+                title: "Tabs\tand 中文".into(),
+                summary: String::new(),
+                category: None,
+                read_time_in_minutes: 3,
+                published_at: Timestamp(1_700_000_000_000),
+                updated_at: Timestamp(1_700_000_100_000),
+                pinned_at: Some(Timestamp(1_700_000_200_000)),
+                tags: vec![TagRef { id: 1, name: "rust".into() }],
+            },
+            toc: vec![TocEntry { id: "intro".into(), text: "Intro \"quoted\"".into(), level: 2 }],
+            content_html: "<h2 id=\"intro\">Intro</h2>\n<pre><code>let s = \"a\\tb\";\r\n</code></pre>\u{1}<p>café 🦀</p>".into(),
+        };
+        assert_eq!(String::from_utf8(detail_body(&detail).unwrap()).unwrap(), serde_json::to_string(&detail).unwrap());
     }
 }
