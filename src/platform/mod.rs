@@ -8,6 +8,7 @@ pub mod config;
 pub mod content;
 pub mod db;
 pub mod duration;
+pub mod fts5_bm25;
 pub mod http;
 pub mod json_string;
 pub mod rate_limit;

@@ -156,18 +156,110 @@ async fn a_short_prefix_and_a_long_one_find_the_same_post(backend: Backend) {
     assert!(found(&mut reader, "glossary qy").await.is_empty(), "no indexed word begins with qy");
 }
 
+/// `(word, posts holding it)` as search_terms keeps it and as the index
+/// itself counts it (SQLite).
+async fn word_counts(app: &TestApp) -> (Vec<(String, i64)>, Vec<(String, i64)>) {
+    let flint::platform::db::Db::Sqlite(sqlite) = &app.state.db else { unreachable!("a SQLite app") };
+    let kept = sqlx::query_as("SELECT term, posts FROM search_terms ORDER BY term").fetch_all(&sqlite.write).await.unwrap();
+    let mut connection = sqlite.write.acquire().await.unwrap();
+    sqlx::query("CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocabulary USING fts5vocab(main, search_index, row)")
+        .execute(&mut *connection)
+        .await
+        .unwrap();
+    let counted = sqlx::query_as("SELECT term, doc FROM temp.search_vocabulary ORDER BY term").fetch_all(&mut *connection).await.unwrap();
+    (kept, counted)
+}
+
+/// Scores over HTTP and bm25's own over the same FTS5 expression.
+async fn scores_and_bm25(app: &TestApp, reader: &mut Client<'_>, query: &str, expression: &str) -> (Vec<(i64, f64)>, Vec<(i64, f64)>) {
+    let flint::platform::db::Db::Sqlite(sqlite) = &app.state.db else { unreachable!("a SQLite app") };
+    let q: String = form_urlencoded::byte_serialize(query.as_bytes()).collect();
+    let served: Vec<(i64, f64)> = reader
+        .get(&format!("/api/search?q={q}"))
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["post"]["id"].as_i64().unwrap(), r["score"].as_f64().unwrap()))
+        .collect();
+    let bm25 = sqlx::query_as(
+        "SELECT rowid, -bm25(search_index, 10.0, 4.0, 4.0, 1.0) AS score FROM search_index WHERE search_index MATCH $1 ORDER BY score DESC",
+    )
+    .bind(expression)
+    .fetch_all(&sqlite.write)
+    .await
+    .unwrap();
+    (served, bm25)
+}
+
+fn assert_same_scores(served: &[(i64, f64)], bm25: &[(i64, f64)]) {
+    assert_eq!(served.len(), bm25.len(), "served {served:?}, bm25 {bm25:?}");
+    for ((id, score), (bm25_id, bm25_score)) in served.iter().zip(bm25) {
+        assert_eq!(id, bm25_id, "served {served:?}, bm25 {bm25:?}");
+        assert!((score - bm25_score).abs() < 1e-9, "post {id}: served {score}, bm25 {bm25_score}");
+    }
+}
+
+/// Each word's post count (which ranking takes instead of counting the
+/// word's posts per query) stays exact as posts are indexed, edited and
+/// removed, so scores stay bm25's own (SQLite).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_database_indexed_before_the_word_table_gets_its_words() {
+async fn word_counts_follow_edits_and_removals_and_rank_as_bm25() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &[("FLINT_WORKFLOW_WORKERS", "0")]).await;
+    let mut admin = app.admin().await;
+    post(&app, &mut admin, json!({"title": "Rust cache", "slug": "a", "content": "cache cached caching rust"}), true).await;
+    let cooking = post(&app, &mut admin, json!({"title": "Cooking", "slug": "b", "content": "cache recipes, rust-free"}), true).await;
+    let borrow = post(
+        &app,
+        &mut admin,
+        json!({"title": "Rust borrow", "slug": "c", "summary": "On borrowing.", "content": "rust ownership vanishing words"}),
+        true,
+    )
+    .await;
+    post(&app, &mut admin, json!({"title": "Rust again", "slug": "d", "content": "rust rust and a cache"}), true).await;
+    let mut reader = app.user();
+    let (kept, counted) = word_counts(&app).await;
+    assert_eq!(kept, counted);
+    assert!(kept.contains(&("rust".to_owned(), 4)), "{kept:?}");
+
+    admin.post("/_fn/updatePost", json!({"id": borrow, "data": {"content": "rust ownership"}})).await;
+    set_status(&app, &mut admin, borrow, "published").await;
+    admin.post("/_fn/deletePost", json!({"id": cooking})).await;
+    let (kept, counted) = word_counts(&app).await;
+    assert_eq!(kept, counted, "after an edit and a removal");
+    let words: Vec<&str> = kept.iter().map(|(word, _)| word.as_str()).collect();
+    assert!(!words.contains(&"vanishing") && !words.contains(&"recipes"), "words no post holds are gone: {words:?}");
+    assert!(kept.contains(&("rust".to_owned(), 3)), "{kept:?}");
+
+    let (served, bm25) = scores_and_bm25(&app, &mut reader, "cache", r#"("cache" OR "cached")"#).await;
+    assert_same_scores(&served, &bm25);
+    let (served, bm25) = scores_and_bm25(&app, &mut reader, "rust cach", r#""rust" AND ("cache" OR "cached" OR "caching")"#).await;
+    assert_same_scores(&served, &bm25);
+    assert_eq!(served.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_indexed_before_the_word_tables_gets_them() {
     let app = TestApp::spawn_with(Backend::Sqlite, &[("FLINT_WORKFLOW_WORKERS", "0")]).await;
     let mut admin = app.admin().await;
     post(&app, &mut admin, json!({"title": "Heirloom tomatoes", "slug": "tomatoes", "content": "zucchini"}), true).await;
+    let gone = post(&app, &mut admin, json!({"title": "Zucchini bread", "slug": "bread", "content": "flour"}), true).await;
+    admin.post("/_fn/deletePost", json!({"id": gone})).await;
     let flint::platform::db::Db::Sqlite(sqlite) = &app.state.db else { unreachable!("a SQLite app") };
-    // Back to the schema before the migration that made the table.
+    // Back to the schema before the migrations that made the tables.
     sqlx::query("DROP TABLE search_terms").execute(&sqlite.write).await.unwrap();
-    let forgotten = sqlx::query("DELETE FROM _sqlx_migrations WHERE description = 'search terms'").execute(&sqlite.write).await.unwrap();
-    assert_eq!(forgotten.rows_affected(), 1);
+    sqlx::query("DROP TABLE search_post_terms").execute(&sqlite.write).await.unwrap();
+    let forgotten = sqlx::query("DELETE FROM _sqlx_migrations WHERE description IN ('search terms', 'search term counts')")
+        .execute(&sqlite.write)
+        .await
+        .unwrap();
+    assert_eq!(forgotten.rows_affected(), 2);
     app.state.db.migrate().await.unwrap();
     let mut reader = app.user();
     assert_eq!(found(&mut reader, "heirl").await, ["tomatoes"]);
     assert_eq!(found(&mut reader, "zucchini tom").await, ["tomatoes"]);
+    let (kept, counted) = word_counts(&app).await;
+    assert_eq!(kept, counted, "counts from the index");
+    assert!(kept.contains(&("zucchini".to_owned(), 1)) && !kept.iter().any(|(word, _)| word == "flour"), "{kept:?}");
 }

@@ -31,7 +31,19 @@ pub async fn upsert(db: &Db, post_id: i64, tokens: &Tokens<'_>, now: Millis) -> 
             words.sort_unstable();
             words.dedup();
             let words = serde_json::to_string(&words).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-            sqlx::query("INSERT OR IGNORE INTO search_terms (term) SELECT value FROM json_each($1)").bind(words).execute(&mut **tx).await?;
+            forget_post_terms(tx, post_id).await?;
+            sqlx::query(
+                "INSERT INTO search_terms (term, posts) SELECT value, 1 FROM json_each($1) WHERE true
+                 ON CONFLICT (term) DO UPDATE SET posts = posts + 1",
+            )
+            .bind(&words)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query("INSERT INTO search_post_terms (post_id, terms) VALUES ($1, $2)")
+                .bind(post_id)
+                .bind(&words)
+                .execute(&mut **tx)
+                .await?;
         }
         crate::platform::db::Tx::Postgres(tx) => {
             sqlx::query(
@@ -55,21 +67,46 @@ pub async fn upsert(db: &Db, post_id: i64, tokens: &Tokens<'_>, now: Millis) -> 
 
 pub async fn remove(db: &Db, post_id: i64, now: Millis) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
-    let sql = match &tx {
-        crate::platform::db::Tx::Sqlite(_) => "DELETE FROM search_index WHERE rowid = $1",
-        crate::platform::db::Tx::Postgres(_) => "DELETE FROM search_index WHERE post_id = $1",
-    };
-    execute_tx!(&mut tx, sqlx::query(sql).bind(post_id))?;
+    match &mut tx {
+        crate::platform::db::Tx::Sqlite(tx) => {
+            sqlx::query("DELETE FROM search_index WHERE rowid = $1").bind(post_id).execute(&mut **tx).await?;
+            forget_post_terms(tx, post_id).await?;
+        }
+        crate::platform::db::Tx::Postgres(tx) => {
+            sqlx::query("DELETE FROM search_index WHERE post_id = $1").bind(post_id).execute(&mut **tx).await?;
+        }
+    }
     bump(&mut tx, now).await?;
     tx.commit().await
+}
+
+/// Takes the counts of a post's words down by one (SQLite) and forgets the
+/// post's words; a word no post holds any more leaves search_terms.
+async fn forget_post_terms(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, post_id: i64) -> sqlx::Result<()> {
+    let Some(terms) = sqlx::query_scalar::<_, String>("DELETE FROM search_post_terms WHERE post_id = $1 RETURNING terms")
+        .bind(post_id)
+        .fetch_optional(&mut **tx)
+        .await?
+    else {
+        return Ok(());
+    };
+    sqlx::query("UPDATE search_terms SET posts = posts - 1 WHERE term IN (SELECT value FROM json_each($1))")
+        .bind(&terms)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM search_terms WHERE posts <= 0 AND term IN (SELECT value FROM json_each($1))")
+        .bind(&terms)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 pub async fn clear(db: &Db, now: Millis) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
     execute_tx!(&mut tx, sqlx::query("DELETE FROM search_index"))?;
     if let crate::platform::db::Tx::Sqlite(tx) = &mut tx {
-        // A rebuild is also when words of removed posts go.
         sqlx::query("DELETE FROM search_terms").execute(&mut **tx).await?;
+        sqlx::query("DELETE FROM search_post_terms").execute(&mut **tx).await?;
     }
     bump(&mut tx, now).await?;
     tx.commit().await
@@ -120,9 +157,10 @@ fn fts5_expression(terms: &[String], last_as_words: Option<&[String]>) -> String
 /// `(post_id, score)`, a higher score being better. On SQLite only the
 /// newest `ranked_matches` matching posts (by id) are ranked: bm25 reads
 /// every ranked post's term statistics, so a word found in most of a large
-/// archive would otherwise cost time in proportion to the archive; and the
-/// last term is expanded to the indexed words it begins (see the
-/// search_terms migration).
+/// archive would otherwise cost time in proportion to the archive; the last
+/// term is expanded to the indexed words it begins (see the search_terms
+/// migration); and the words' post counts come from search_terms rather
+/// than a pass over their posting lists (see platform/fts5_bm25.rs).
 pub async fn query(db: &Db, terms: &[String], now: Millis, limit: i64, ranked_matches: i64) -> sqlx::Result<Vec<(i64, f64)>> {
     if terms.is_empty() {
         return Ok(Vec::new());
@@ -131,40 +169,7 @@ pub async fn query(db: &Db, terms: &[String], now: Millis, limit: i64, ranked_ma
     match db {
         Db::Sqlite(sqlite) => {
             let mut reader = sqlite.read.acquire().await?;
-            let prefix = terms[last].as_str();
-            let words = sqlx::query_scalar::<_, String>("SELECT term FROM search_terms WHERE term >= $1 ORDER BY term LIMIT $2")
-                .bind(prefix)
-                .bind(PREFIX_WORDS as i64 + 1)
-                .fetch_all(&mut *reader)
-                .await;
-            reader.check(&words);
-            let words: Vec<String> = words?.into_iter().take_while(|word| word.starts_with(prefix)).collect();
-            if words.is_empty() {
-                return Ok(Vec::new());
-            }
-            let expression = fts5_expression(terms, (words.len() <= PREFIX_WORDS).then_some(words.as_slice()));
-            // CROSS JOIN keeps the full-text match as the outer loop: the planner
-            // otherwise walks every listed post and runs the match once per post
-            // (seconds at 10,000 posts instead of milliseconds). The scalar
-            // subquery finds the id of the `ranked_matches`-th newest match
-            // walking the match backwards (FTS5 stops there); the rowid bound
-            // then limits what bm25 scores.
-            let result = sqlx::query_as::<_, (i64, f64)>(sqlx::AssertSqlSafe(format!(
-                "SELECT pp.post_id, -bm25(search_index, 10.0, 4.0, 4.0, 1.0) AS score
-                 FROM search_index CROSS JOIN public_posts pp ON pp.post_id = search_index.rowid
-                 WHERE {LISTED} AND search_index MATCH $2
-                   AND search_index.rowid >= COALESCE((
-                       SELECT newest.rowid FROM search_index newest CROSS JOIN public_posts pp ON pp.post_id = newest.rowid
-                       WHERE {LISTED} AND newest.search_index MATCH $2
-                       ORDER BY newest.rowid DESC LIMIT 1 OFFSET $4), 0)
-                 ORDER BY score DESC, pp.published_at DESC LIMIT $3"
-            )))
-            .bind(now)
-            .bind(expression)
-            .bind(limit)
-            .bind(ranked_matches - 1)
-            .fetch_all(&mut *reader)
-            .await;
+            let result = query_sqlite(&mut reader, terms, now, limit, ranked_matches).await;
             reader.check(&result);
             result
         }
@@ -190,6 +195,74 @@ pub async fn query(db: &Db, terms: &[String], now: Millis, limit: i64, ranked_ma
             .await
         }
     }
+}
+
+async fn query_sqlite(
+    connection: &mut sqlx::SqliteConnection,
+    terms: &[String],
+    now: Millis,
+    limit: i64,
+    ranked_matches: i64,
+) -> sqlx::Result<Vec<(i64, f64)>> {
+    let (prefix, required) = terms.split_last().expect("a query has at least one term");
+    // How many posts hold each required word, in query order; a word no post
+    // holds matches nothing.
+    let mut counts: Vec<i64> = Vec::with_capacity(terms.len());
+    if !required.is_empty() {
+        let json = serde_json::to_string(required).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        let known =
+            sqlx::query_as::<_, (String, i64)>("SELECT term, posts FROM search_terms WHERE term IN (SELECT value FROM json_each($1))")
+                .bind(json)
+                .fetch_all(&mut *connection)
+                .await?;
+        for term in required {
+            match known.iter().find(|(known, _)| known == term) {
+                Some((_, posts)) => counts.push(*posts),
+                None => return Ok(Vec::new()),
+            }
+        }
+    }
+    let words: Vec<(String, i64)> =
+        sqlx::query_as::<_, (String, i64)>("SELECT term, posts FROM search_terms WHERE term >= $1 ORDER BY term LIMIT $2")
+            .bind(prefix)
+            .bind(PREFIX_WORDS as i64 + 1)
+            .fetch_all(&mut *connection)
+            .await?
+            .into_iter()
+            .take_while(|(word, _)| word.starts_with(prefix.as_str()))
+            .collect();
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let expanded = words.len() <= PREFIX_WORDS;
+    let (names, posts): (Vec<String>, Vec<i64>) = words.into_iter().unzip();
+    let expression = fts5_expression(terms, expanded.then_some(names.as_slice()));
+    // Every phrase's count is known once the prefix is expanded; a prefix
+    // left to FTS5 is counted by the ranking function itself (NULL).
+    let counts = expanded.then(|| counts.iter().chain(&posts).map(i64::to_string).collect::<Vec<_>>().join(","));
+    // CROSS JOIN keeps the full-text match as the outer loop: the planner
+    // otherwise walks every listed post and runs the match once per post
+    // (seconds at 10,000 posts instead of milliseconds). The scalar subquery
+    // finds the id of the `ranked_matches`-th newest match walking the match
+    // backwards (FTS5 stops there); the rowid bound then limits what is
+    // ranked. flint_bm25 is bm25 with the words' counts passed in.
+    sqlx::query_as::<_, (i64, f64)>(sqlx::AssertSqlSafe(format!(
+        "SELECT pp.post_id, -flint_bm25(search_index, $5, 10.0, 4.0, 4.0, 1.0) AS score
+         FROM search_index CROSS JOIN public_posts pp ON pp.post_id = search_index.rowid
+         WHERE {LISTED} AND search_index MATCH $2
+           AND search_index.rowid >= COALESCE((
+               SELECT newest.rowid FROM search_index newest CROSS JOIN public_posts pp ON pp.post_id = newest.rowid
+               WHERE {LISTED} AND newest.search_index MATCH $2
+               ORDER BY newest.rowid DESC LIMIT 1 OFFSET $4), 0)
+         ORDER BY score DESC, pp.published_at DESC LIMIT $3"
+    )))
+    .bind(now)
+    .bind(expression)
+    .bind(limit)
+    .bind(ranked_matches - 1)
+    .bind(counts)
+    .fetch_all(&mut *connection)
+    .await
 }
 
 /// Ids of every public post (a rebuild indexes them all).
