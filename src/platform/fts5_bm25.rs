@@ -29,7 +29,7 @@ use std::sync::OnceLock;
 use rusqlite::ffi;
 
 /// The SQL name of the function.
-pub const NAME: &str = "flint_bm25";
+const NAME: &CStr = c"flint_bm25";
 
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
@@ -43,7 +43,11 @@ pub fn register() -> Result<(), String> {
             // SAFETY: `init` has the signature SQLite calls an automatic
             // extension with, and stays valid for the life of the process.
             let rc = unsafe { ffi::sqlite3_auto_extension(Some(init)) };
-            if rc == ffi::SQLITE_OK { Ok(()) } else { Err(format!("registering {NAME} with SQLite failed (code {rc})")) }
+            if rc == ffi::SQLITE_OK {
+                Ok(())
+            } else {
+                Err(format!("registering {} with SQLite failed (code {rc})", NAME.to_string_lossy()))
+            }
         })
         .clone()
 }
@@ -55,7 +59,7 @@ unsafe extern "C" fn init(db: *mut ffi::sqlite3, error: *mut *mut c_char, _routi
     let rc = unsafe { create_function(db) };
     if rc != ffi::SQLITE_OK && !error.is_null() {
         // SAFETY: SQLite frees the message with sqlite3_free, so it is
-        // allocated by SQLite; the format takes one C string.
+        // allocated by SQLite; the format takes the one int passed.
         unsafe { *error = ffi::sqlite3_mprintf(c"could not register flint_bm25 (code %d)".as_ptr(), rc) };
     }
     rc
@@ -84,13 +88,11 @@ unsafe fn create_function(db: *mut ffi::sqlite3) -> c_int {
     if api.is_null() {
         return ffi::SQLITE_ERROR;
     }
-    let name = c"flint_bm25";
-    debug_assert_eq!(name.to_str(), Ok(NAME));
     // SAFETY: `api` is the connection's fts5_api; the function needs no user
     // data, so there is nothing to destroy.
     unsafe {
         match (*api).xCreateFunction {
-            Some(create) => create(api, name.as_ptr(), null_mut(), Some(rank), None),
+            Some(create) => create(api, NAME.as_ptr(), null_mut(), Some(rank), None),
             None => ffi::SQLITE_ERROR,
         }
     }
@@ -113,12 +115,6 @@ unsafe extern "C" fn drop_stats(stats: *mut c_void) {
 enum Failure {
     Code(c_int),
     Message(String),
-}
-
-impl From<c_int> for Failure {
-    fn from(rc: c_int) -> Self {
-        Failure::Code(rc)
-    }
 }
 
 unsafe extern "C" fn rank(

@@ -165,7 +165,6 @@ pub async fn query(db: &Db, terms: &[String], now: Millis, limit: i64, ranked_ma
     if terms.is_empty() {
         return Ok(Vec::new());
     }
-    let last = terms.len() - 1;
     match db {
         Db::Sqlite(sqlite) => {
             let mut reader = sqlite.read.acquire().await?;
@@ -174,6 +173,7 @@ pub async fn query(db: &Db, terms: &[String], now: Millis, limit: i64, ranked_ma
             result
         }
         Db::Postgres(pg) => {
+            let last = terms.len() - 1;
             let expression: Vec<String> = terms
                 .iter()
                 .enumerate()
