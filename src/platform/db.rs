@@ -147,7 +147,7 @@ impl Db {
     async fn connect_sqlite(path: &str, config: &Config) -> anyhow::Result<Db> {
         // Search ranks with it (see fts5_bm25.rs); every connection opened
         // from here on has it.
-        crate::platform::fts5_bm25::register().map_err(anyhow::Error::msg)?;
+        crate::platform::fts5_bm25::register(config.sqlite_busy_timeout).map_err(anyhow::Error::msg)?;
         if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating database folder {}", dir.display()))?;
         }

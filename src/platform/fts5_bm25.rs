@@ -25,6 +25,8 @@ use std::ffi::{CStr, c_char, c_int, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::null_mut;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
 
 use rusqlite::ffi;
 
@@ -34,10 +36,17 @@ const NAME: &CStr = c"flint_bm25";
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
+/// How long registration on a new connection waits for a lock (milliseconds).
+static BUSY_TIMEOUT_MS: AtomicI32 = AtomicI32::new(0);
+
 /// Registers `flint_bm25` for every SQLite connection opened from now on;
-/// the first call does it, later calls return its outcome.
-pub fn register() -> Result<(), String> {
+/// the first call does it, later calls return its outcome. Registering
+/// reads the schema, so on a file another process holds locked (migrating,
+/// say) it waits up to `busy_timeout` (the latest given), as any statement
+/// would; the connection's own busy timeout is only set after it opens.
+pub fn register(busy_timeout: Duration) -> Result<(), String> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    BUSY_TIMEOUT_MS.store(i32::try_from(busy_timeout.as_millis()).unwrap_or(i32::MAX), Ordering::Relaxed);
     REGISTERED
         .get_or_init(|| {
             // SAFETY: `init` has the signature SQLite calls an automatic
@@ -55,8 +64,12 @@ pub fn register() -> Result<(), String> {
 /// Runs inside `sqlite3_open` for each new connection (FTS5 is registered
 /// before automatic extensions run).
 unsafe extern "C" fn init(db: *mut ffi::sqlite3, error: *mut *mut c_char, _routines: *const ffi::sqlite3_api_routines) -> c_int {
-    // SAFETY: SQLite passes the connection being opened.
-    let rc = unsafe { create_function(db) };
+    // SAFETY: SQLite passes the connection being opened; whoever opened it
+    // sets its own busy timeout afterwards.
+    let rc = unsafe {
+        ffi::sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS.load(Ordering::Relaxed));
+        create_function(db)
+    };
     if rc != ffi::SQLITE_OK && !error.is_null() {
         // SAFETY: SQLite frees the message with sqlite3_free, so it is
         // allocated by SQLite; the format takes the one int passed.
@@ -268,7 +281,7 @@ mod tests {
     use super::*;
 
     fn connection() -> rusqlite::Connection {
-        register().expect("registered");
+        register(Duration::from_secs(5)).expect("registered");
         let db = rusqlite::Connection::open_in_memory().expect("in-memory database");
         db.execute_batch(
             "CREATE VIRTUAL TABLE t USING fts5(title, content, content = '', contentless_delete = 1);
