@@ -1,23 +1,31 @@
 //! `flint_bm25`: FTS5's bm25 ranking with the number of rows holding each
-//! phrase supplied by the caller.
+//! phrase, and each row's length, supplied by the caller; and `flint_tokens`,
+//! a row's length.
 //!
 //! bm25 weighs each phrase by its rarity (IDF), and FTS5 finds how many rows
 //! hold a phrase by walking the phrase's whole posting list once per query,
 //! before ranking the first row: about 2.4 ms at 100,000 posts for a word
 //! found in most of them, however few rows the query then ranks. flint keeps
 //! those counts in the database (`search_terms.posts`) and passes them in.
+//! bm25 also reads each ranked row's length with a statement of its own (a
+//! quarter of an uncached search); flint keeps the lengths in a table the
+//! query joins (`search_post_lengths`), which costs a fraction of that.
 //!
 //! ```sql
-//! flint_bm25(search_index, counts, weight_0, weight_1, ...)
+//! flint_bm25(search_index, counts, tokens, weight_0, weight_1, ...)
+//! flint_tokens(search_index)
 //! ```
 //!
 //! `counts` is the number of rows holding each phrase of the MATCH
 //! expression, in the order the phrases appear, as comma-separated integers
-//! (`'812,40'`), or NULL to count each phrase as bm25 does. The weights are
-//! bm25's per-column weights. With exact counts the value equals
-//! `bm25(search_index, weight_0, ...)`: negative, lower is better.
+//! (`'812,40'`), or NULL to count each phrase as bm25 does. `tokens` is the
+//! row's length in tokens (what `flint_tokens` gives), or NULL to read it as
+//! bm25 does. The weights are bm25's per-column weights. With exact counts
+//! and length the value equals `bm25(search_index, weight_0, ...)`:
+//! negative, lower is better. `flint_tokens` works in any query of the
+//! table, a MATCH or not.
 //!
-//! [`register`] makes the function part of every SQLite connection the
+//! [`register`] makes the functions part of every SQLite connection the
 //! process opens afterwards (sqlx's and rusqlite's alike: they link one
 //! SQLite). May use: SQLite's C API (through rusqlite's `ffi`) only.
 
@@ -30,8 +38,9 @@ use std::time::Duration;
 
 use rusqlite::ffi;
 
-/// The SQL name of the function.
-const NAME: &CStr = c"flint_bm25";
+/// The SQL names of the functions.
+const BM25: &CStr = c"flint_bm25";
+const TOKENS: &CStr = c"flint_tokens";
 
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
@@ -39,7 +48,7 @@ const B: f64 = 0.75;
 /// How long registration on a new connection waits for a lock (milliseconds).
 static BUSY_TIMEOUT_MS: AtomicI32 = AtomicI32::new(0);
 
-/// Registers `flint_bm25` for every SQLite connection opened from now on;
+/// Registers `flint_bm25` and `flint_tokens` for every SQLite connection opened from now on;
 /// the first call does it, later calls return its outcome. Registering
 /// reads the schema, so on a file another process holds locked (migrating,
 /// say) it waits up to `busy_timeout` (the latest given), as any statement
@@ -55,7 +64,7 @@ pub fn register(busy_timeout: Duration) -> Result<(), String> {
             if rc == ffi::SQLITE_OK {
                 Ok(())
             } else {
-                Err(format!("registering {} with SQLite failed (code {rc})", NAME.to_string_lossy()))
+                Err(format!("registering {} with SQLite failed (code {rc})", BM25.to_string_lossy()))
             }
         })
         .clone()
@@ -73,13 +82,13 @@ unsafe extern "C" fn init(db: *mut ffi::sqlite3, error: *mut *mut c_char, _routi
     if rc != ffi::SQLITE_OK && !error.is_null() {
         // SAFETY: SQLite frees the message with sqlite3_free, so it is
         // allocated by SQLite; the format takes the one int passed.
-        unsafe { *error = ffi::sqlite3_mprintf(c"could not register flint_bm25 (code %d)".as_ptr(), rc) };
+        unsafe { *error = ffi::sqlite3_mprintf(c"could not register flint_bm25 and flint_tokens (code %d)".as_ptr(), rc) };
     }
     rc
 }
 
 /// Fetches the connection's `fts5_api` (the documented way: `SELECT fts5(?)`
-/// with a pointer bound) and adds the function to it.
+/// with a pointer bound) and adds the functions to it.
 unsafe fn create_function(db: *mut ffi::sqlite3) -> c_int {
     let mut statement: *mut ffi::sqlite3_stmt = null_mut();
     // SAFETY: `db` is an open connection; the SQL is a C string.
@@ -101,13 +110,17 @@ unsafe fn create_function(db: *mut ffi::sqlite3) -> c_int {
     if api.is_null() {
         return ffi::SQLITE_ERROR;
     }
-    // SAFETY: `api` is the connection's fts5_api; the function needs no user
-    // data, so there is nothing to destroy.
+    // SAFETY: `api` is the connection's fts5_api; the functions need no
+    // user data, so there is nothing to destroy.
     unsafe {
-        match (*api).xCreateFunction {
-            Some(create) => create(api, NAME.as_ptr(), null_mut(), Some(rank), None),
-            None => ffi::SQLITE_ERROR,
+        let Some(create) = (*api).xCreateFunction else {
+            return ffi::SQLITE_ERROR;
+        };
+        let rc = create(api, BM25.as_ptr(), null_mut(), Some(rank), None);
+        if rc != ffi::SQLITE_OK {
+            return rc;
         }
+        create(api, TOKENS.as_ptr(), null_mut(), Some(row_tokens), None)
     }
 }
 
@@ -130,7 +143,18 @@ enum Failure {
     Message(String),
 }
 
-unsafe extern "C" fn rank(
+enum Value {
+    Real(f64),
+    Integer(i64),
+}
+
+/// Calls `function` with the call's arguments as a slice and hands its value
+/// or failure to SQLite.
+///
+/// # Safety
+/// The arguments are those FTS5 passed to an auxiliary function.
+unsafe fn call(
+    function: unsafe fn(&ffi::Fts5ExtensionApi, *mut ffi::Fts5Context, &[*mut ffi::sqlite3_value]) -> Result<Value, Failure>,
     api: *const ffi::Fts5ExtensionApi,
     fts: *mut ffi::Fts5Context,
     context: *mut ffi::sqlite3_context,
@@ -145,11 +169,12 @@ unsafe extern "C" fn rank(
     };
     // A panic must not cross into SQLite (it would abort the process).
     // SAFETY: `api` and `fts` are valid for this call.
-    let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { score(&*api, fts, arguments) }));
+    let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { function(&*api, fts, arguments) }));
     // SAFETY: `context` is this call's result context.
     unsafe {
         match outcome {
-            Ok(Ok(score)) => ffi::sqlite3_result_double(context, score),
+            Ok(Ok(Value::Real(value))) => ffi::sqlite3_result_double(context, value),
+            Ok(Ok(Value::Integer(value))) => ffi::sqlite3_result_int64(context, value),
             Ok(Err(Failure::Code(rc))) => ffi::sqlite3_result_error_code(context, rc),
             Ok(Err(Failure::Message(message))) => {
                 ffi::sqlite3_result_error(context, message.as_ptr().cast::<c_char>(), message.len() as c_int)
@@ -157,6 +182,37 @@ unsafe extern "C" fn rank(
             Err(_) => ffi::sqlite3_result_error(context, c"flint_bm25 failed".as_ptr(), -1),
         }
     }
+}
+
+unsafe extern "C" fn rank(
+    api: *const ffi::Fts5ExtensionApi,
+    fts: *mut ffi::Fts5Context,
+    context: *mut ffi::sqlite3_context,
+    argument_count: c_int,
+    arguments: *mut *mut ffi::sqlite3_value,
+) {
+    // SAFETY: FTS5's arguments, passed on.
+    unsafe { call(|api, fts, arguments| score(api, fts, arguments).map(Value::Real), api, fts, context, argument_count, arguments) }
+}
+
+unsafe extern "C" fn row_tokens(
+    api: *const ffi::Fts5ExtensionApi,
+    fts: *mut ffi::Fts5Context,
+    context: *mut ffi::sqlite3_context,
+    argument_count: c_int,
+    arguments: *mut *mut ffi::sqlite3_value,
+) {
+    // SAFETY: FTS5's arguments, passed on.
+    unsafe { call(|api, fts, _| length(api, fts).map(Value::Integer), api, fts, context, argument_count, arguments) }
+}
+
+/// The current row's length in tokens, all columns together.
+unsafe fn length(api: &ffi::Fts5ExtensionApi, fts: *mut ffi::Fts5Context) -> Result<i64, Failure> {
+    let column_size = present(api.xColumnSize, "xColumnSize")?;
+    let mut tokens: c_int = 0;
+    // SAFETY: `fts` is the current row's context; -1 asks for every column.
+    check(unsafe { column_size(fts, -1, &mut tokens) })?;
+    Ok(i64::from(tokens))
 }
 
 /// An FTS5 API function, which every SQLite since 3.9 provides.
@@ -169,11 +225,10 @@ fn check(rc: c_int) -> Result<(), Failure> {
 }
 
 /// The bm25 value of the current row (fts5_aux.c's `fts5Bm25Function`, with
-/// the counts taken from the first argument).
+/// the counts and the length taken from the arguments).
 unsafe fn score(api: &ffi::Fts5ExtensionApi, fts: *mut ffi::Fts5Context, arguments: &[*mut ffi::sqlite3_value]) -> Result<f64, Failure> {
     let get_auxdata = present(api.xGetAuxdata, "xGetAuxdata")?;
-    let (inst_count, inst) = (present(api.xInstCount, "xInstCount")?, present(api.xInst, "xInst")?);
-    let column_size = present(api.xColumnSize, "xColumnSize")?;
+    let (phrase_first, phrase_next) = (present(api.xPhraseFirst, "xPhraseFirst")?, present(api.xPhraseNext, "xPhraseNext")?);
     // SAFETY: auxdata of this query is only ever set by `query_stats`.
     let mut stats = unsafe { get_auxdata(fts, 0) }.cast::<QueryStats>();
     if stats.is_null() {
@@ -183,23 +238,28 @@ unsafe fn score(api: &ffi::Fts5ExtensionApi, fts: *mut ffi::Fts5Context, argumen
     // SAFETY: FTS5 keeps the auxdata until the query ends; one row is ranked
     // at a time, so nothing else holds a reference.
     let stats = unsafe { &mut *stats };
-    stats.frequencies.iter_mut().for_each(|f| *f = 0.0);
-    let mut instances: c_int = 0;
-    // SAFETY: `fts` is the current row's context.
-    check(unsafe { inst_count(fts, &mut instances) })?;
-    for i in 0..instances {
-        let (mut phrase, mut column, mut offset): (c_int, c_int, c_int) = (0, 0, 0);
-        // SAFETY: `i` is below the instance count.
-        check(unsafe { inst(fts, i, &mut phrase, &mut column, &mut offset) })?;
-        let weight = stats.weights.get(column as usize).copied().unwrap_or(1.0);
-        if let Some(frequency) = stats.frequencies.get_mut(phrase as usize) {
-            *frequency += weight;
+    // Each phrase's instances are walked on their own: bm25's xInst would
+    // first merge every phrase's instances into one array per row.
+    for (phrase, frequency) in stats.frequencies.iter_mut().enumerate() {
+        *frequency = 0.0;
+        let mut instances = ffi::Fts5PhraseIter { a: std::ptr::null(), b: std::ptr::null() };
+        let (mut column, mut offset): (c_int, c_int) = (0, 0);
+        // SAFETY: `phrase` is below the phrase count; the iterator and the
+        // outputs live through the walk, which ends with a negative column.
+        check(unsafe { phrase_first(fts, phrase as c_int, &mut instances, &mut column, &mut offset) })?;
+        while column >= 0 {
+            *frequency += stats.weights.get(column as usize).copied().unwrap_or(1.0);
+            // SAFETY: as for `phrase_first`.
+            unsafe { phrase_next(fts, &mut instances, &mut column, &mut offset) };
         }
     }
-    let mut tokens: c_int = 0;
-    // SAFETY: -1 asks for the whole row's length.
-    check(unsafe { column_size(fts, -1, &mut tokens) })?;
-    let length_norm = K1 * (1.0 - B + B * f64::from(tokens) / stats.average_length);
+    let tokens = match arguments.get(1) {
+        // SAFETY: a value passed to this call.
+        Some(&value) if unsafe { ffi::sqlite3_value_type(value) } != ffi::SQLITE_NULL => unsafe { ffi::sqlite3_value_int64(value) },
+        // SAFETY: as the caller's.
+        _ => unsafe { length(api, fts) }?,
+    };
+    let length_norm = K1 * (1.0 - B + B * tokens as f64 / stats.average_length);
     let score: f64 = stats.idf.iter().zip(&stats.frequencies).map(|(idf, f)| idf * (f * (K1 + 1.0)) / (f + length_norm)).sum();
     Ok(-score)
 }
@@ -234,8 +294,8 @@ unsafe fn query_stats(
         _ => (0..phrases).map(|phrase| unsafe { count_rows(api, fts, phrase as c_int) }).collect::<Result<_, _>>()?,
     };
     let idf = counts.iter().map(|&hits| idf(rows, hits)).collect();
-    // SAFETY: the weights are the arguments after the counts.
-    let weights = arguments.iter().skip(1).map(|&value| unsafe { ffi::sqlite3_value_double(value) }).collect();
+    // SAFETY: the weights are the arguments after the counts and the length.
+    let weights = arguments.iter().skip(2).map(|&value| unsafe { ffi::sqlite3_value_double(value) }).collect();
     let stats =
         Box::into_raw(Box::new(QueryStats { idf, average_length: tokens as f64 / rows as f64, weights, frequencies: vec![0.0; phrases] }));
     // SAFETY: on failure FTS5 calls `drop_stats` on the pointer itself.
@@ -298,16 +358,46 @@ mod tests {
         db
     }
 
+    /// How the ranked rows' lengths are passed to flint_bm25.
+    #[derive(Clone, Copy)]
+    enum Lengths {
+        /// `flint_tokens(t)` of the row, as a table of lengths would hold.
+        Kept,
+        /// NULL: flint_bm25 reads them.
+        Read,
+        /// One more than the row's length.
+        Wrong,
+    }
+
     /// `(rowid, flint_bm25, bm25)` for every match of `expression`.
-    fn both(db: &rusqlite::Connection, expression: &str, counts: Option<&str>) -> Vec<(i64, f64, f64)> {
+    fn ranked(db: &rusqlite::Connection, expression: &str, counts: Option<&str>, lengths: Lengths) -> Vec<(i64, f64, f64)> {
+        let tokens = match lengths {
+            Lengths::Kept => "lengths.tokens",
+            Lengths::Read => "NULL",
+            Lengths::Wrong => "lengths.tokens + 1",
+        };
         let mut statement = db
-            .prepare("SELECT rowid, flint_bm25(t, ?2, 10.0, 1.0), bm25(t, 10.0, 1.0) FROM t WHERE t MATCH ?1 ORDER BY rowid")
+            .prepare(&format!(
+                "WITH lengths (id, tokens) AS MATERIALIZED (SELECT rowid, flint_tokens(t) FROM t)
+                 SELECT rowid, flint_bm25(t, ?2, {tokens}, 10.0, 1.0), bm25(t, 10.0, 1.0)
+                 FROM t CROSS JOIN lengths ON lengths.id = t.rowid WHERE t MATCH ?1 ORDER BY rowid"
+            ))
             .expect("prepared");
         statement
             .query_map(rusqlite::params![expression, counts], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
             .expect("query")
             .collect::<Result<_, _>>()
             .expect("rows")
+    }
+
+    fn both(db: &rusqlite::Connection, expression: &str, counts: Option<&str>) -> Vec<(i64, f64, f64)> {
+        let rows = ranked(db, expression, counts, Lengths::Kept);
+        assert_eq!(
+            rows.iter().map(|(rowid, ours, _)| (*rowid, ours.to_bits())).collect::<Vec<_>>(),
+            ranked(db, expression, counts, Lengths::Read).iter().map(|(rowid, ours, _)| (*rowid, ours.to_bits())).collect::<Vec<_>>(),
+            "a kept length ranks as the length read"
+        );
+        rows
     }
 
     fn assert_equal(rows: &[(i64, f64, f64)]) {
@@ -343,10 +433,25 @@ mod tests {
     }
 
     #[test]
+    fn the_length_decides_the_normalisation() {
+        let db = connection();
+        let rows = ranked(&db, "\"cache\"", Some("4"), Lengths::Wrong);
+        assert!(rows.iter().all(|(_, ours, sqlite)| ours > sqlite), "a longer row scores lower: {rows:?}");
+    }
+
+    #[test]
+    fn flint_tokens_counts_every_column_of_a_row() {
+        let db = connection();
+        let length = |rowid: i64| db.query_row("SELECT flint_tokens(t) FROM t WHERE rowid = ?1", [rowid], |row| row.get::<_, i64>(0));
+        assert_eq!(length(4).expect("row 4"), 1 + 11);
+        assert_eq!(length(5).expect("row 5"), 2 + 4);
+    }
+
+    #[test]
     fn bad_counts_are_an_error() {
         let db = connection();
         let query = |counts: &str| {
-            db.query_row("SELECT flint_bm25(t, ?1) FROM t WHERE t MATCH 'cache AND rust'", [counts], |row| row.get::<_, f64>(0))
+            db.query_row("SELECT flint_bm25(t, ?1, NULL) FROM t WHERE t MATCH 'cache AND rust'", [counts], |row| row.get::<_, f64>(0))
         };
         let error = query("4").expect_err("one count for two phrases").to_string();
         assert!(error.contains("1 counts for 2 phrases"), "{error}");

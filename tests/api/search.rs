@@ -170,6 +170,16 @@ async fn word_counts(app: &TestApp) -> (Vec<(String, i64)>, Vec<(String, i64)>) 
     (kept, counted)
 }
 
+/// `(post, tokens)` as search_post_lengths keeps it and as the index itself
+/// reads it (SQLite).
+async fn post_lengths(app: &TestApp) -> (Vec<(i64, i64)>, Vec<(i64, i64)>) {
+    let flint::platform::db::Db::Sqlite(sqlite) = &app.state.db else { unreachable!("a SQLite app") };
+    let kept = sqlx::query_as("SELECT post_id, tokens FROM search_post_lengths ORDER BY post_id").fetch_all(&sqlite.write).await.unwrap();
+    let read =
+        sqlx::query_as("SELECT rowid, flint_tokens(search_index) FROM search_index ORDER BY rowid").fetch_all(&sqlite.write).await.unwrap();
+    (kept, read)
+}
+
 /// Scores over HTTP and bm25's own over the same FTS5 expression.
 async fn scores_and_bm25(app: &TestApp, reader: &mut Client<'_>, query: &str, expression: &str) -> (Vec<(i64, f64)>, Vec<(i64, f64)>) {
     let flint::platform::db::Db::Sqlite(sqlite) = &app.state.db else { unreachable!("a SQLite app") };
@@ -201,11 +211,11 @@ fn assert_same_scores(served: &[(i64, f64)], bm25: &[(i64, f64)]) {
     }
 }
 
-/// Each word's post count (which ranking takes instead of counting the
-/// word's posts per query) stays exact as posts are indexed, edited and
-/// removed, so scores stay bm25's own (SQLite).
+/// Each word's post count and each post's length (which ranking takes
+/// instead of reading them from the index per query) stay exact as posts
+/// are indexed, edited and removed, so scores stay bm25's own (SQLite).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn word_counts_follow_edits_and_removals_and_rank_as_bm25() {
+async fn word_counts_and_lengths_follow_edits_and_removals_and_rank_as_bm25() {
     let app = TestApp::spawn_with(Backend::Sqlite, &[("FLINT_WORKFLOW_WORKERS", "0")]).await;
     let mut admin = app.admin().await;
     post(&app, &mut admin, json!({"title": "Rust cache", "slug": "a", "content": "cache cached caching rust"}), true).await;
@@ -222,6 +232,9 @@ async fn word_counts_follow_edits_and_removals_and_rank_as_bm25() {
     let (kept, counted) = word_counts(&app).await;
     assert_eq!(kept, counted);
     assert!(kept.contains(&("rust".to_owned(), 4)), "{kept:?}");
+    let (kept, read) = post_lengths(&app).await;
+    assert_eq!(kept, read);
+    assert_eq!(kept.len(), 4);
 
     admin.post("/_fn/updatePost", json!({"id": borrow, "data": {"content": "rust ownership"}})).await;
     set_status(&app, &mut admin, borrow, "published").await;
@@ -231,6 +244,9 @@ async fn word_counts_follow_edits_and_removals_and_rank_as_bm25() {
     let words: Vec<&str> = kept.iter().map(|(word, _)| word.as_str()).collect();
     assert!(!words.contains(&"vanishing") && !words.contains(&"recipes"), "words no post holds are gone: {words:?}");
     assert!(kept.contains(&("rust".to_owned(), 3)), "{kept:?}");
+    let (kept, read) = post_lengths(&app).await;
+    assert_eq!(kept, read, "after an edit and a removal");
+    assert!(kept.contains(&(borrow, 2 + 2 + 2)) && !kept.iter().any(|(post, _)| *post == cooking), "{kept:?}");
 
     let (served, bm25) = scores_and_bm25(&app, &mut reader, "cache", r#"("cache" OR "cached")"#).await;
     assert_same_scores(&served, &bm25);
@@ -240,7 +256,7 @@ async fn word_counts_follow_edits_and_removals_and_rank_as_bm25() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_database_indexed_before_the_word_tables_gets_them() {
+async fn a_database_indexed_before_the_word_and_length_tables_gets_them() {
     let app = TestApp::spawn_with(Backend::Sqlite, &[("FLINT_WORKFLOW_WORKERS", "0")]).await;
     let mut admin = app.admin().await;
     post(&app, &mut admin, json!({"title": "Heirloom tomatoes", "slug": "tomatoes", "content": "zucchini"}), true).await;
@@ -250,11 +266,13 @@ async fn a_database_indexed_before_the_word_tables_gets_them() {
     // Back to the schema before the migrations that made the tables.
     sqlx::query("DROP TABLE search_terms").execute(&sqlite.write).await.unwrap();
     sqlx::query("DROP TABLE search_post_terms").execute(&sqlite.write).await.unwrap();
-    let forgotten = sqlx::query("DELETE FROM _sqlx_migrations WHERE description IN ('search terms', 'search term counts')")
-        .execute(&sqlite.write)
-        .await
-        .unwrap();
-    assert_eq!(forgotten.rows_affected(), 2);
+    sqlx::query("DROP TABLE search_post_lengths").execute(&sqlite.write).await.unwrap();
+    let forgotten =
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE description IN ('search terms', 'search term counts', 'search post lengths')")
+            .execute(&sqlite.write)
+            .await
+            .unwrap();
+    assert_eq!(forgotten.rows_affected(), 3);
     app.state.db.migrate().await.unwrap();
     let mut reader = app.user();
     assert_eq!(found(&mut reader, "heirl").await, ["tomatoes"]);
@@ -262,4 +280,7 @@ async fn a_database_indexed_before_the_word_tables_gets_them() {
     let (kept, counted) = word_counts(&app).await;
     assert_eq!(kept, counted, "counts from the index");
     assert!(kept.contains(&("zucchini".to_owned(), 1)) && !kept.iter().any(|(word, _)| word == "flour"), "{kept:?}");
+    let (kept, read) = post_lengths(&app).await;
+    assert_eq!(kept, read, "lengths from the index");
+    assert_eq!(kept.len(), 1, "{kept:?}");
 }

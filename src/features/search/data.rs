@@ -31,7 +31,11 @@ pub async fn upsert(db: &Db, post_id: i64, tokens: &Tokens<'_>, now: Millis) -> 
             words.sort_unstable();
             words.dedup();
             let words = serde_json::to_string(&words).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-            forget_post_terms(tx, post_id).await?;
+            forget_post(tx, post_id).await?;
+            sqlx::query("INSERT INTO search_post_lengths (post_id, tokens) SELECT rowid, flint_tokens(search_index) FROM search_index WHERE rowid = $1")
+                .bind(post_id)
+                .execute(&mut **tx)
+                .await?;
             sqlx::query(
                 "INSERT INTO search_terms (term, posts) SELECT value, 1 FROM json_each($1) WHERE true
                  ON CONFLICT (term) DO UPDATE SET posts = posts + 1",
@@ -70,7 +74,7 @@ pub async fn remove(db: &Db, post_id: i64, now: Millis) -> sqlx::Result<()> {
     match &mut tx {
         crate::platform::db::Tx::Sqlite(tx) => {
             sqlx::query("DELETE FROM search_index WHERE rowid = $1").bind(post_id).execute(&mut **tx).await?;
-            forget_post_terms(tx, post_id).await?;
+            forget_post(tx, post_id).await?;
         }
         crate::platform::db::Tx::Postgres(tx) => {
             sqlx::query("DELETE FROM search_index WHERE post_id = $1").bind(post_id).execute(&mut **tx).await?;
@@ -80,9 +84,11 @@ pub async fn remove(db: &Db, post_id: i64, now: Millis) -> sqlx::Result<()> {
     tx.commit().await
 }
 
-/// Takes the counts of a post's words down by one (SQLite) and forgets the
-/// post's words; a word no post holds any more leaves search_terms.
-async fn forget_post_terms(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, post_id: i64) -> sqlx::Result<()> {
+/// Forgets what SQLite keeps beside the index for a post: its length, and
+/// its words, taking their counts down by one; a word no post holds any more
+/// leaves search_terms.
+async fn forget_post(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, post_id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM search_post_lengths WHERE post_id = $1").bind(post_id).execute(&mut **tx).await?;
     let Some(terms) = sqlx::query_scalar::<_, String>("DELETE FROM search_post_terms WHERE post_id = $1 RETURNING terms")
         .bind(post_id)
         .fetch_optional(&mut **tx)
@@ -107,6 +113,7 @@ pub async fn clear(db: &Db, now: Millis) -> sqlx::Result<()> {
     if let crate::platform::db::Tx::Sqlite(tx) = &mut tx {
         sqlx::query("DELETE FROM search_terms").execute(&mut **tx).await?;
         sqlx::query("DELETE FROM search_post_terms").execute(&mut **tx).await?;
+        sqlx::query("DELETE FROM search_post_lengths").execute(&mut **tx).await?;
     }
     bump(&mut tx, now).await?;
     tx.commit().await
@@ -160,7 +167,9 @@ fn fts5_expression(terms: &[String], last_as_words: Option<&[String]>) -> String
 /// archive would otherwise cost time in proportion to the archive; the last
 /// term is expanded to the indexed words it begins (see the search_terms
 /// migration); and the words' post counts come from search_terms rather
-/// than a pass over their posting lists (see platform/fts5_bm25.rs).
+/// than a pass over their posting lists, the posts' lengths from
+/// search_post_lengths rather than a statement per post (see
+/// platform/fts5_bm25.rs).
 pub async fn query(db: &Db, terms: &[String], now: Millis, limit: i64, ranked_matches: i64) -> sqlx::Result<Vec<(i64, f64)>> {
     if terms.is_empty() {
         return Ok(Vec::new());
@@ -222,15 +231,19 @@ async fn query_sqlite(
             }
         }
     }
-    let words: Vec<(String, i64)> =
-        sqlx::query_as::<_, (String, i64)>("SELECT term, posts FROM search_terms WHERE term >= $1 ORDER BY term LIMIT $2")
-            .bind(prefix)
-            .bind(PREFIX_WORDS as i64 + 1)
-            .fetch_all(&mut *connection)
-            .await?
-            .into_iter()
-            .take_while(|(word, _)| word.starts_with(prefix.as_str()))
-            .collect();
+    // The limits of these statements are literals: SQLite plans a bound
+    // LIMIT by its value, so binding one recompiles the statement on every
+    // run (parsing and planning it again: 4 % of an uncached search).
+    let words: Vec<(String, i64)> = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(format!(
+        "SELECT term, posts FROM search_terms WHERE term >= $1 ORDER BY term LIMIT {}",
+        PREFIX_WORDS + 1
+    )))
+    .bind(prefix)
+    .fetch_all(&mut *connection)
+    .await?
+    .into_iter()
+    .take_while(|(word, _)| word.starts_with(prefix.as_str()))
+    .collect();
     if words.is_empty() {
         return Ok(Vec::new());
     }
@@ -240,26 +253,25 @@ async fn query_sqlite(
     // Every phrase's count is known once the prefix is expanded; a prefix
     // left to FTS5 is counted by the ranking function itself (NULL).
     let counts = expanded.then(|| counts.iter().chain(&posts).map(i64::to_string).collect::<Vec<_>>().join(","));
-    // CROSS JOIN keeps the full-text match as the outer loop: the planner
-    // otherwise walks every listed post and runs the match once per post
-    // (seconds at 10,000 posts instead of milliseconds). The scalar subquery
-    // finds the id of the `ranked_matches`-th newest match walking the match
-    // backwards (FTS5 stops there); the rowid bound then limits what is
-    // ranked. flint_bm25 is bm25 with the words' counts passed in.
+    // One backwards walk of the match (FTS5 reads it newest first and stops
+    // at the limit) ranks the newest `ranked_matches` indexed posts; only
+    // then are the listed ones among them looked up. The index holds
+    // published posts only, so the few it holds that are not listed
+    // (unlisted, or dated later) take places in the window without showing
+    // in results. flint_bm25 is bm25 with the words' counts and the posts'
+    // lengths passed in (a length missing is read from the index).
     sqlx::query_as::<_, (i64, f64)>(sqlx::AssertSqlSafe(format!(
-        "SELECT pp.post_id, -flint_bm25(search_index, $5, 10.0, 4.0, 4.0, 1.0) AS score
-         FROM search_index CROSS JOIN public_posts pp ON pp.post_id = search_index.rowid
-         WHERE {LISTED} AND search_index MATCH $2
-           AND search_index.rowid >= COALESCE((
-               SELECT newest.rowid FROM search_index newest CROSS JOIN public_posts pp ON pp.post_id = newest.rowid
-               WHERE {LISTED} AND newest.search_index MATCH $2
-               ORDER BY newest.rowid DESC LIMIT 1 OFFSET $4), 0)
-         ORDER BY score DESC, pp.published_at DESC LIMIT $3"
+        "SELECT pp.post_id, hit.score
+         FROM (SELECT search_index.rowid AS post_id,
+                      -flint_bm25(search_index, $3, size.tokens, 10.0, 4.0, 4.0, 1.0) AS score
+               FROM search_index LEFT JOIN search_post_lengths size ON size.post_id = search_index.rowid
+               WHERE search_index MATCH $2 ORDER BY search_index.rowid DESC LIMIT {ranked_matches}) AS hit
+         CROSS JOIN public_posts pp ON pp.post_id = hit.post_id
+         WHERE {LISTED}
+         ORDER BY hit.score DESC, pp.published_at DESC LIMIT {limit}"
     )))
     .bind(now)
     .bind(expression)
-    .bind(limit)
-    .bind(ranked_matches - 1)
     .bind(counts)
     .fetch_all(&mut *connection)
     .await

@@ -1,0 +1,3 @@
+-- SQLite only (post lengths for its ranking function); kept so both
+-- backends carry the same migration versions.
+SELECT 1;
