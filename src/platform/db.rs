@@ -272,6 +272,15 @@ impl Tx {
     }
 }
 
+/// `LIMIT n` with the number written into the SQL, for a statement to use in
+/// place of a bound `LIMIT $n`. SQLite plans a bound LIMIT by its value, so
+/// binding one (even to the same value) makes the next run parse and plan
+/// the statement again; with the number in the text, each limit a statement
+/// is run with is one prepared statement in the connection's cache.
+pub fn limit(n: i64) -> String {
+    format!("LIMIT {n}")
+}
+
 /// True when the error is a unique-constraint violation (portable across backends).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
@@ -280,6 +289,27 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Why [`limit`] exists: runs of a statement that binds its LIMIT are
+    /// prepared again each time; with the number in the text they are not.
+    #[test]
+    fn a_bound_limit_is_prepared_again_on_every_run_and_a_literal_one_is_not() {
+        let db = rusqlite::Connection::open_in_memory().expect("in-memory database");
+        let reprepares = |sql: &str, bind: bool| {
+            let mut statement = db.prepare(sql).expect("prepared");
+            for n in [2_i64, 2, 3] {
+                let rows: Vec<i64> = if bind {
+                    statement.query_map([n], |row| row.get(0)).expect("query").collect::<Result<_, _>>().expect("rows")
+                } else {
+                    statement.query_map([], |row| row.get(0)).expect("query").collect::<Result<_, _>>().expect("rows")
+                };
+                assert!(!rows.is_empty());
+            }
+            statement.get_status(rusqlite::StatementStatus::RePrepare)
+        };
+        assert!(reprepares("SELECT value FROM json_each('[1,2,3,4]') ORDER BY value LIMIT ?1", true) >= 2);
+        assert_eq!(reprepares(&format!("SELECT value FROM json_each('[1,2,3,4]') ORDER BY value {}", limit(2)), false), 0);
+    }
 
     fn versions(migrator: &Migrator) -> Vec<(i64, String)> {
         migrator.iter().map(|m| (m.version, m.description.to_string())).collect()

@@ -111,16 +111,16 @@ pub struct UserFilter<'a> {
 }
 
 pub async fn list_users(db: &Db, filter: &UserFilter<'_>, limit: i64, offset: i64) -> sqlx::Result<Vec<User>> {
-    on_read!(db, |pool| sqlx::query_as::<_, User>(
+    let limit = crate::platform::db::limit(limit);
+    on_read!(db, |pool| sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(
         "SELECT id, email, name, image, role, email_verified, banned, created_at, updated_at FROM users
          WHERE ($1 IS NULL OR lower(email) LIKE $1 ESCAPE '\\' OR lower(name) LIKE $1 ESCAPE '\\')
            AND ($2 IS NULL OR role = $2)
          ORDER BY created_at DESC, id DESC
-         LIMIT $3 OFFSET $4"
-    )
+         {limit} OFFSET $3"
+    )))
     .bind(filter.pattern)
     .bind(filter.role.map(Role::as_str))
-    .bind(limit)
     .bind(offset)
     .fetch_all(pool))
 }

@@ -168,14 +168,14 @@ const ADMIN_WHERE: &str = "WHERE ($1 IS NULL OR p.status = $1)
 
 pub async fn list_admin(db: &Db, filter: &AdminFilter<'_>, order: &'static str, limit: i64, offset: i64) -> sqlx::Result<Vec<PostRow>> {
     let columns = POST_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
+    let limit = crate::platform::db::limit(limit);
     on_read!(db, |pool| sqlx::query_as::<_, PostRow>(sql(format!(
-        "SELECT {columns} FROM posts p {ADMIN_WHERE} ORDER BY {order} LIMIT $5 OFFSET $6"
+        "SELECT {columns} FROM posts p {ADMIN_WHERE} ORDER BY {order} {limit} OFFSET $5"
     )))
     .bind(filter.status.map(PostStatus::as_str))
     .bind(filter.public_only)
     .bind(filter.now)
     .bind(filter.title_pattern)
-    .bind(limit)
     .bind(offset)
     .fetch_all(pool))
 }
@@ -283,6 +283,7 @@ pub struct PublicPage<'a> {
 /// A page of listed posts, newest first.
 pub async fn list_public(db: &Db, page: &PublicPage<'_>) -> sqlx::Result<Vec<PublicPostRow>> {
     let (after_published, after_id) = page.after.unzip();
+    let limit = crate::platform::db::limit(page.limit);
     on_read!(db, |pool| sqlx::query_as::<_, PublicPostRow>(sql(format!(
         "SELECT {PUBLIC_COLUMNS} FROM public_posts pp
          WHERE {LISTED}
@@ -292,7 +293,7 @@ pub async fn list_public(db: &Db, page: &PublicPage<'_>) -> sqlx::Result<Vec<Pub
            AND ($4 = FALSE OR pp.pinned_at IS NULL)
            AND ($5 IS NULL OR pp.published_at < $5 OR (pp.published_at = $5 AND pp.post_id < $6))
          ORDER BY pp.published_at DESC, pp.post_id DESC
-         LIMIT $7"
+         {limit}"
     )))
     .bind(page.now)
     .bind(page.tag_name)
@@ -300,7 +301,6 @@ pub async fn list_public(db: &Db, page: &PublicPage<'_>) -> sqlx::Result<Vec<Pub
     .bind(page.exclude_pinned)
     .bind(after_published)
     .bind(after_id)
-    .bind(page.limit)
     .fetch_all(pool))
 }
 
@@ -386,6 +386,7 @@ pub async fn public_by_ids(db: &Db, ids: &[i64], now: Millis) -> sqlx::Result<Ve
 
 /// Listed posts sharing tags with the post at `slug`, most shared tags first.
 pub async fn related_ids(db: &Db, slug: &str, now: Millis, limit: i64) -> sqlx::Result<Vec<i64>> {
+    let limit = crate::platform::db::limit(limit);
     on_read!(db, |pool| sqlx::query_scalar::<_, i64>(sql(format!(
         "SELECT pp.post_id FROM public_posts me
          JOIN public_post_tags mine ON mine.post_id = me.post_id
@@ -394,11 +395,10 @@ pub async fn related_ids(db: &Db, slug: &str, now: Millis, limit: i64) -> sqlx::
          WHERE me.slug = $2 AND {LISTED}
          GROUP BY pp.post_id, pp.published_at
          ORDER BY COUNT(*) DESC, pp.published_at DESC, pp.post_id DESC
-         LIMIT $3"
+         {limit}"
     )))
     .bind(now)
     .bind(slug)
-    .bind(limit)
     .fetch_all(pool))
 }
 
@@ -416,23 +416,23 @@ pub async fn pinned_public(db: &Db, now: Millis) -> sqlx::Result<Vec<PublicPostR
 /// The newest listed posts with their HTML and tags (feeds).
 pub async fn newest_with_content(db: &Db, now: Millis, limit: i64) -> sqlx::Result<Vec<PublicDetailRow>> {
     let tags_json = tags_json(db);
+    let limit = crate::platform::db::limit(limit);
     on_read!(db, |pool| sqlx::query_as::<_, PublicDetailRow>(sql(format!(
         "SELECT {PUBLIC_COLUMNS}, pp.content_html, pp.toc_json, {tags_json} AS tags_json FROM public_posts pp WHERE {LISTED}
-         ORDER BY pp.published_at DESC, pp.post_id DESC LIMIT $2"
+         ORDER BY pp.published_at DESC, pp.post_id DESC {limit}"
     )))
     .bind(now)
-    .bind(limit)
     .fetch_all(pool))
 }
 
 /// `(slug, updated_at)` of listed posts, newest first, a page at a time (sitemaps).
 pub async fn listed_slugs(db: &Db, now: Millis, offset: i64, limit: i64) -> sqlx::Result<Vec<(String, Millis)>> {
+    let limit = crate::platform::db::limit(limit);
     on_read!(db, |pool| sqlx::query_as::<_, (String, i64)>(sql(format!(
         "SELECT pp.slug, pp.updated_at FROM public_posts pp WHERE {LISTED}
-         ORDER BY pp.published_at DESC, pp.post_id DESC LIMIT $2 OFFSET $3"
+         ORDER BY pp.published_at DESC, pp.post_id DESC {limit} OFFSET $2"
     )))
     .bind(now)
-    .bind(limit)
     .bind(offset)
     .fetch_all(pool))
 }

@@ -66,14 +66,14 @@ pub async fn latest(db: &Db, post_id: i64, reason: Option<RevisionReason>) -> sq
 
 /// Keeps only the newest `keep` automatic revisions of a post.
 pub async fn trim_auto(db: &Db, post_id: i64, keep: i64) -> sqlx::Result<u64> {
+    let keep = crate::platform::db::limit(keep);
     execute!(
         db,
-        sqlx::query(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM post_revisions WHERE post_id = $1 AND reason = 'auto' AND id NOT IN (
-                 SELECT id FROM post_revisions WHERE post_id = $1 AND reason = 'auto' ORDER BY created_at DESC, id DESC LIMIT $2)"
-        )
+                 SELECT id FROM post_revisions WHERE post_id = $1 AND reason = 'auto' ORDER BY created_at DESC, id DESC {keep})"
+        )))
         .bind(post_id)
-        .bind(keep)
     )
 }
 

@@ -210,7 +210,7 @@ async fn query_sqlite(
     connection: &mut sqlx::SqliteConnection,
     terms: &[String],
     now: Millis,
-    limit: i64,
+    page_size: i64,
     ranked_matches: i64,
 ) -> sqlx::Result<Vec<(i64, f64)>> {
     let (prefix, required) = terms.split_last().expect("a query has at least one term");
@@ -231,12 +231,11 @@ async fn query_sqlite(
             }
         }
     }
-    // The limits of these statements are literals: SQLite plans a bound
-    // LIMIT by its value, so binding one recompiles the statement on every
-    // run (parsing and planning it again: 4 % of an uncached search).
+    // Limits are written into these statements (see db::limit): re-parsing
+    // and re-planning them was 4 % of an uncached search.
     let words: Vec<(String, i64)> = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(format!(
-        "SELECT term, posts FROM search_terms WHERE term >= $1 ORDER BY term LIMIT {}",
-        PREFIX_WORDS + 1
+        "SELECT term, posts FROM search_terms WHERE term >= $1 ORDER BY term {}",
+        crate::platform::db::limit(PREFIX_WORDS as i64 + 1)
     )))
     .bind(prefix)
     .fetch_all(&mut *connection)
@@ -260,15 +259,16 @@ async fn query_sqlite(
     // (unlisted, or dated later) take places in the window without showing
     // in results. flint_bm25 is bm25 with the words' counts and the posts'
     // lengths passed in (a length missing is read from the index).
+    let (window, page) = (crate::platform::db::limit(ranked_matches), crate::platform::db::limit(page_size));
     sqlx::query_as::<_, (i64, f64)>(sqlx::AssertSqlSafe(format!(
         "SELECT pp.post_id, hit.score
          FROM (SELECT search_index.rowid AS post_id,
                       -flint_bm25(search_index, $3, size.tokens, 10.0, 4.0, 4.0, 1.0) AS score
                FROM search_index LEFT JOIN search_post_lengths size ON size.post_id = search_index.rowid
-               WHERE search_index MATCH $2 ORDER BY search_index.rowid DESC LIMIT {ranked_matches}) AS hit
+               WHERE search_index MATCH $2 ORDER BY search_index.rowid DESC {window}) AS hit
          CROSS JOIN public_posts pp ON pp.post_id = hit.post_id
          WHERE {LISTED}
-         ORDER BY hit.score DESC, pp.published_at DESC LIMIT {limit}"
+         ORDER BY hit.score DESC, pp.published_at DESC {page}"
     )))
     .bind(now)
     .bind(expression)

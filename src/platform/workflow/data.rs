@@ -102,15 +102,15 @@ pub struct RunFilter<'a> {
 }
 
 pub async fn list_runs(db: &Db, filter: &RunFilter<'_>) -> sqlx::Result<Vec<RunRow>> {
+    let limit = crate::platform::db::limit(filter.limit);
     on_read!(db, |pool| sqlx::query_as::<_, RunRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {RUN_COLUMNS} FROM workflow_runs
          WHERE ($1 IS NULL OR name = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR id < $3)
-         ORDER BY id DESC LIMIT $4"
+         ORDER BY id DESC {limit}"
     )))
     .bind(filter.name)
     .bind(filter.status)
     .bind(filter.before_id)
-    .bind(filter.limit)
     .fetch_all(pool))
 }
 
@@ -155,13 +155,14 @@ pub async fn claim(db: &Db, owner: &str, now: Millis, lease_until: Millis, limit
         Db::Sqlite(_) => "",
         Db::Postgres(_) => "FOR UPDATE SKIP LOCKED",
     };
+    let limit = crate::platform::db::limit(limit);
     let sql = format!(
         "UPDATE workflow_runs
          SET status = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
          WHERE id IN (
              SELECT id FROM workflow_runs
              WHERE (status IN ('queued', 'sleeping') AND wake_at <= $3) OR (status = 'running' AND lease_until < $3)
-             ORDER BY wake_at LIMIT $4 {lock}
+             ORDER BY wake_at {limit} {lock}
          )
          RETURNING {RUN_COLUMNS}"
     );
@@ -169,7 +170,6 @@ pub async fn claim(db: &Db, owner: &str, now: Millis, lease_until: Millis, limit
         .bind(owner)
         .bind(lease_until)
         .bind(now)
-        .bind(limit)
         .fetch_all(pool))
 }
 
