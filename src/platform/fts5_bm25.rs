@@ -48,8 +48,8 @@ const B: f64 = 0.75;
 /// How long registration on a new connection waits for a lock (milliseconds).
 static BUSY_TIMEOUT_MS: AtomicI32 = AtomicI32::new(0);
 
-/// Registers `flint_bm25` and `flint_tokens` for every SQLite connection opened from now on;
-/// the first call does it, later calls return its outcome. Registering
+/// Registers `flint_bm25` and `flint_tokens` for every SQLite connection
+/// opened from now on; the first call does it, later calls return its outcome. Registering
 /// reads the schema, so on a file another process holds locked (migrating,
 /// say) it waits up to `busy_timeout` (the latest given), as any statement
 /// would; the connection's own busy timeout is only set after it opens.
@@ -149,11 +149,12 @@ enum Value {
 }
 
 /// Calls `function` with the call's arguments as a slice and hands its value
-/// or failure to SQLite.
+/// or failure to SQLite; a panic fails the call with `failed` as the message.
 ///
 /// # Safety
 /// The arguments are those FTS5 passed to an auxiliary function.
 unsafe fn call(
+    failed: &CStr,
     function: unsafe fn(&ffi::Fts5ExtensionApi, *mut ffi::Fts5Context, &[*mut ffi::sqlite3_value]) -> Result<Value, Failure>,
     api: *const ffi::Fts5ExtensionApi,
     fts: *mut ffi::Fts5Context,
@@ -179,7 +180,7 @@ unsafe fn call(
             Ok(Err(Failure::Message(message))) => {
                 ffi::sqlite3_result_error(context, message.as_ptr().cast::<c_char>(), message.len() as c_int)
             }
-            Err(_) => ffi::sqlite3_result_error(context, c"flint_bm25 failed".as_ptr(), -1),
+            Err(_) => ffi::sqlite3_result_error(context, failed.as_ptr(), -1),
         }
     }
 }
@@ -192,7 +193,17 @@ unsafe extern "C" fn rank(
     arguments: *mut *mut ffi::sqlite3_value,
 ) {
     // SAFETY: FTS5's arguments, passed on.
-    unsafe { call(|api, fts, arguments| score(api, fts, arguments).map(Value::Real), api, fts, context, argument_count, arguments) }
+    unsafe {
+        call(
+            c"flint_bm25 failed",
+            |api, fts, arguments| score(api, fts, arguments).map(Value::Real),
+            api,
+            fts,
+            context,
+            argument_count,
+            arguments,
+        )
+    }
 }
 
 unsafe extern "C" fn row_tokens(
@@ -203,7 +214,9 @@ unsafe extern "C" fn row_tokens(
     arguments: *mut *mut ffi::sqlite3_value,
 ) {
     // SAFETY: FTS5's arguments, passed on.
-    unsafe { call(|api, fts, _| length(api, fts).map(Value::Integer), api, fts, context, argument_count, arguments) }
+    unsafe {
+        call(c"flint_tokens failed", |api, fts, _| length(api, fts).map(Value::Integer), api, fts, context, argument_count, arguments)
+    }
 }
 
 /// The current row's length in tokens, all columns together.
