@@ -7,8 +7,8 @@
 //! before ranking the first row: about 2.4 ms at 100,000 posts for a word
 //! found in most of them, however few rows the query then ranks. flint keeps
 //! those counts in the database (`search_terms.posts`) and passes them in.
-//! bm25 also reads each ranked row's length with a statement of its own (a
-//! quarter of an uncached search); flint keeps the lengths in a table the
+//! bm25 also reads each ranked row's length with a statement of its own (15 %
+//! of the CPU of an uncached search); flint keeps the lengths in a table the
 //! query joins (`search_post_lengths`), which costs a fraction of that.
 //!
 //! ```sql

@@ -258,7 +258,9 @@ async fn query_sqlite(
     // published posts only, so the few it holds that are not listed
     // (unlisted, or dated later) take places in the window without showing
     // in results. flint_bm25 is bm25 with the words' counts and the posts'
-    // lengths passed in (a length missing is read from the index).
+    // lengths passed in (a length missing is read from the index). CROSS
+    // JOIN keeps the window the outer loop: the planner could otherwise walk
+    // the listed posts and run the match once per post.
     let (window, page) = (crate::platform::db::limit(ranked_matches), crate::platform::db::limit(page_size));
     sqlx::query_as::<_, (i64, f64)>(sqlx::AssertSqlSafe(format!(
         "SELECT pp.post_id, hit.score
