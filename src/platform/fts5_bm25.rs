@@ -38,9 +38,22 @@ use std::time::Duration;
 
 use rusqlite::ffi;
 
-/// The SQL names of the functions.
-const BM25: &CStr = c"flint_bm25";
-const TOKENS: &CStr = c"flint_tokens";
+/// An auxiliary function: its SQL name and what it computes for the current
+/// row. Registered with itself as the user data, so that one C entry point
+/// ([`auxiliary`]) serves them all.
+struct Auxiliary {
+    name: &'static CStr,
+    compute: unsafe fn(&ffi::Fts5ExtensionApi, *mut ffi::Fts5Context, &[*mut ffi::sqlite3_value]) -> Result<Value, Failure>,
+}
+
+static FUNCTIONS: [Auxiliary; 2] = [
+    Auxiliary {
+        name: c"flint_bm25",
+        // SAFETY (both): FTS5's arguments, passed on.
+        compute: |api, fts, arguments| unsafe { score(api, fts, arguments) }.map(Value::Real),
+    },
+    Auxiliary { name: c"flint_tokens", compute: |api, fts, _| unsafe { length(api, fts) }.map(Value::Integer) },
+];
 
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
@@ -49,10 +62,11 @@ const B: f64 = 0.75;
 static BUSY_TIMEOUT_MS: AtomicI32 = AtomicI32::new(0);
 
 /// Registers `flint_bm25` and `flint_tokens` for every SQLite connection
-/// opened from now on; the first call does it, later calls return its outcome. Registering
-/// reads the schema, so on a file another process holds locked (migrating,
-/// say) it waits up to `busy_timeout` (the latest given), as any statement
-/// would; the connection's own busy timeout is only set after it opens.
+/// opened from now on; the first call does it, later calls return its
+/// outcome. Registering reads the schema, so on a file another process holds
+/// locked (migrating, say) it waits up to `busy_timeout` (the latest given),
+/// as any statement would; the connection's own busy timeout is only set
+/// after it opens.
 pub fn register(busy_timeout: Duration) -> Result<(), String> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     BUSY_TIMEOUT_MS.store(i32::try_from(busy_timeout.as_millis()).unwrap_or(i32::MAX), Ordering::Relaxed);
@@ -64,7 +78,7 @@ pub fn register(busy_timeout: Duration) -> Result<(), String> {
             if rc == ffi::SQLITE_OK {
                 Ok(())
             } else {
-                Err(format!("registering {} with SQLite failed (code {rc})", BM25.to_string_lossy()))
+                Err(format!("registering flint_bm25 and flint_tokens with SQLite failed (code {rc})"))
             }
         })
         .clone()
@@ -77,7 +91,7 @@ unsafe extern "C" fn init(db: *mut ffi::sqlite3, error: *mut *mut c_char, _routi
     // sets its own busy timeout afterwards.
     let rc = unsafe {
         ffi::sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS.load(Ordering::Relaxed));
-        create_function(db)
+        create_functions(db)
     };
     if rc != ffi::SQLITE_OK && !error.is_null() {
         // SAFETY: SQLite frees the message with sqlite3_free, so it is
@@ -89,7 +103,7 @@ unsafe extern "C" fn init(db: *mut ffi::sqlite3, error: *mut *mut c_char, _routi
 
 /// Fetches the connection's `fts5_api` (the documented way: `SELECT fts5(?)`
 /// with a pointer bound) and adds the functions to it.
-unsafe fn create_function(db: *mut ffi::sqlite3) -> c_int {
+unsafe fn create_functions(db: *mut ffi::sqlite3) -> c_int {
     let mut statement: *mut ffi::sqlite3_stmt = null_mut();
     // SAFETY: `db` is an open connection; the SQL is a C string.
     let rc = unsafe { ffi::sqlite3_prepare_v2(db, c"SELECT fts5(?1)".as_ptr(), -1, &mut statement, null_mut()) };
@@ -110,18 +124,19 @@ unsafe fn create_function(db: *mut ffi::sqlite3) -> c_int {
     if api.is_null() {
         return ffi::SQLITE_ERROR;
     }
-    // SAFETY: `api` is the connection's fts5_api; the functions need no
-    // user data, so there is nothing to destroy.
-    unsafe {
-        let Some(create) = (*api).xCreateFunction else {
-            return ffi::SQLITE_ERROR;
-        };
-        let rc = create(api, BM25.as_ptr(), null_mut(), Some(rank), None);
+    // SAFETY: `api` is the connection's fts5_api.
+    let Some(create) = (unsafe { *api }).xCreateFunction else {
+        return ffi::SQLITE_ERROR;
+    };
+    for function in &FUNCTIONS {
+        // SAFETY: the user data is a static, so there is nothing to destroy.
+        let user_data = (function as *const Auxiliary).cast_mut().cast::<c_void>();
+        let rc = unsafe { create(api, function.name.as_ptr(), user_data, Some(auxiliary), None) };
         if rc != ffi::SQLITE_OK {
             return rc;
         }
-        create(api, TOKENS.as_ptr(), null_mut(), Some(row_tokens), None)
     }
+    ffi::SQLITE_OK
 }
 
 /// What a query computes once, with its first row: the IDF of each phrase,
@@ -148,74 +163,43 @@ enum Value {
     Integer(i64),
 }
 
-/// Calls `function` with the call's arguments as a slice and hands its value
-/// or failure to SQLite; a panic fails the call with `failed` as the message.
-///
-/// # Safety
-/// The arguments are those FTS5 passed to an auxiliary function.
-unsafe fn call(
-    failed: &CStr,
-    function: unsafe fn(&ffi::Fts5ExtensionApi, *mut ffi::Fts5Context, &[*mut ffi::sqlite3_value]) -> Result<Value, Failure>,
+/// The C entry point of every [`Auxiliary`]: finds which one from the user
+/// data, computes it and hands its value or failure to SQLite.
+unsafe extern "C" fn auxiliary(
     api: *const ffi::Fts5ExtensionApi,
     fts: *mut ffi::Fts5Context,
     context: *mut ffi::sqlite3_context,
     argument_count: c_int,
     arguments: *mut *mut ffi::sqlite3_value,
 ) {
+    // SAFETY: FTS5 passes its API, and the user data given at registration:
+    // one of FUNCTIONS.
+    let (api, function) = unsafe {
+        let api = &*api;
+        (api, api.xUserData.map(|user_data| &*user_data(fts).cast::<Auxiliary>()))
+    };
     let arguments: &[*mut ffi::sqlite3_value] = if argument_count > 0 && !arguments.is_null() {
         // SAFETY: SQLite passes `argument_count` values.
         unsafe { std::slice::from_raw_parts(arguments, argument_count as usize) }
     } else {
         &[]
     };
+    let name = function.map_or("flint's FTS5 function".into(), |function| function.name.to_string_lossy());
     // A panic must not cross into SQLite (it would abort the process).
-    // SAFETY: `api` and `fts` are valid for this call.
-    let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { function(&*api, fts, arguments) }));
+    let outcome = catch_unwind(AssertUnwindSafe(|| match function {
+        // SAFETY: `api` and `fts` are valid for this call.
+        Some(function) => unsafe { (function.compute)(api, fts, arguments) },
+        None => Err(Failure::Message(format!("{name}: this SQLite's FTS5 lacks xUserData"))),
+    }))
+    .unwrap_or_else(|_| Err(Failure::Message(format!("{name} failed"))));
     // SAFETY: `context` is this call's result context.
     unsafe {
         match outcome {
-            Ok(Ok(Value::Real(value))) => ffi::sqlite3_result_double(context, value),
-            Ok(Ok(Value::Integer(value))) => ffi::sqlite3_result_int64(context, value),
-            Ok(Err(Failure::Code(rc))) => ffi::sqlite3_result_error_code(context, rc),
-            Ok(Err(Failure::Message(message))) => {
-                ffi::sqlite3_result_error(context, message.as_ptr().cast::<c_char>(), message.len() as c_int)
-            }
-            Err(_) => ffi::sqlite3_result_error(context, failed.as_ptr(), -1),
+            Ok(Value::Real(value)) => ffi::sqlite3_result_double(context, value),
+            Ok(Value::Integer(value)) => ffi::sqlite3_result_int64(context, value),
+            Err(Failure::Code(rc)) => ffi::sqlite3_result_error_code(context, rc),
+            Err(Failure::Message(message)) => ffi::sqlite3_result_error(context, message.as_ptr().cast::<c_char>(), message.len() as c_int),
         }
-    }
-}
-
-unsafe extern "C" fn rank(
-    api: *const ffi::Fts5ExtensionApi,
-    fts: *mut ffi::Fts5Context,
-    context: *mut ffi::sqlite3_context,
-    argument_count: c_int,
-    arguments: *mut *mut ffi::sqlite3_value,
-) {
-    // SAFETY: FTS5's arguments, passed on.
-    unsafe {
-        call(
-            c"flint_bm25 failed",
-            |api, fts, arguments| score(api, fts, arguments).map(Value::Real),
-            api,
-            fts,
-            context,
-            argument_count,
-            arguments,
-        )
-    }
-}
-
-unsafe extern "C" fn row_tokens(
-    api: *const ffi::Fts5ExtensionApi,
-    fts: *mut ffi::Fts5Context,
-    context: *mut ffi::sqlite3_context,
-    argument_count: c_int,
-    arguments: *mut *mut ffi::sqlite3_value,
-) {
-    // SAFETY: FTS5's arguments, passed on.
-    unsafe {
-        call(c"flint_tokens failed", |api, fts, _| length(api, fts).map(Value::Integer), api, fts, context, argument_count, arguments)
     }
 }
 
