@@ -163,10 +163,14 @@ impl Db {
             // the OS keeps the file cached anyway, and 16 MB each let peak RSS
             // pass 64 MB with 10,000 posts.
             .pragma("cache_size", "-4000");
-        // The writer opens first: it creates the file and switches it to WAL.
-        // No ping before handing out a connection: there is no peer that can
-        // hang up on a local file, and each ping is a round trip to the
-        // connection's worker thread (it doubled the cost of a point read).
+        // The writer opens first: it creates the file and switches it to WAL,
+        // holding the setup lock, as two processes doing that at once on a
+        // new file can fail with "database is locked" before any busy
+        // timeout applies. No ping before handing out a connection: there is
+        // no peer that can hang up on a local file, and each ping is a round
+        // trip to the connection's worker thread (it doubled the cost of a
+        // point read).
+        let setup = setup_lock(Path::new(path)).await?;
         let write = SqlitePoolOptions::new()
             .test_before_acquire(false)
             .max_connections(1)
@@ -175,6 +179,7 @@ impl Db {
             .connect_with(options.clone())
             .await
             .with_context(|| format!("opening SQLite database {path}"))?;
+        drop(setup);
         let read = SqliteReaders::open(options.read_only(true), config.sqlite_readers, config.db_acquire_timeout)
             .await
             .with_context(|| format!("opening SQLite readers for {path}"))?;
@@ -209,18 +214,8 @@ impl Db {
             Db::Sqlite(sqlite) => {
                 // sqlx takes no lock on SQLite (it does on PostgreSQL), so two
                 // processes starting on one file (`serve` and `worker`) would
-                // both apply a new migration and one would fail half-way. A
-                // file lock beside the database lets one migrate at a time.
-                let mut lock_path = sqlite.path.clone().into_os_string();
-                lock_path.push("-migrate-lock"); // beside SQLite's own -wal and -shm
-                let lock = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
-                    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
-                    file.lock()?;
-                    Ok(file)
-                })
-                .await
-                .context("waiting for the migration lock")?
-                .context("taking the migration lock beside the database")?;
+                // both apply a new migration and one would fail half-way.
+                let lock = setup_lock(&sqlite.path).await?;
                 let result = SQLITE_MIGRATIONS.run(&sqlite.write).await;
                 drop(lock);
                 result
@@ -270,6 +265,22 @@ impl Tx {
             Tx::Postgres(tx) => tx.commit().await,
         }
     }
+}
+
+/// Takes the setup lock of the SQLite file at `path`: a file lock beside the
+/// database that lets one process at a time create it or migrate it. Held
+/// until the file is dropped.
+async fn setup_lock(path: &Path) -> anyhow::Result<std::fs::File> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push("-migrate-lock"); // beside SQLite's own -wal and -shm
+    tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
+        file.lock()?;
+        Ok(file)
+    })
+    .await
+    .context("waiting for the setup lock beside the database")?
+    .context("taking the setup lock beside the database")
 }
 
 /// `LIMIT n` with the number written into the SQL, for a statement to use in
