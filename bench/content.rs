@@ -67,17 +67,17 @@ fn measure(case: &'static str, bytes_per_op: usize, mut op: impl FnMut()) -> Row
 fn main() {
     let english = english_post();
     let chinese = chinese_post();
-    let english_text = render(&english).plain_text;
-    let chinese_text = render(&chinese).plain_text;
+    let english_text = render(&english).expect("renders").plain_text;
+    let chinese_text = render(&chinese).expect("renders").plain_text;
 
     let rows = [
         measure("render snapshot, English (code, lists, quotes)", english.len(), || {
-            let rendered = render(black_box(&english));
+            let rendered = render(black_box(&english)).expect("renders");
             black_box(reading_time(&rendered.plain_text));
             black_box(extractive_summary(&rendered.plain_text, 200));
         }),
         measure("render snapshot, Chinese", chinese.len(), || {
-            let rendered = render(black_box(&chinese));
+            let rendered = render(black_box(&chinese)).expect("renders");
             black_box(reading_time(&rendered.plain_text));
             black_box(extractive_summary(&rendered.plain_text, 200));
         }),

@@ -99,15 +99,27 @@ macro_rules! execute_tx {
     };
 }
 
-/// Runs a single-statement write that returns rows (`RETURNING`) outside a
-/// transaction (autocommit).
+/// Runs a single-statement write that returns rows (`RETURNING`).
+///
+/// On SQLite the statement runs in a transaction of its own whose COMMIT is
+/// checked. In autocommit, a `RETURNING` statement read with
+/// `fetch_optional`/`fetch_one` hands back its row before the statement
+/// finishes; the implicit commit then happens when the statement is reset,
+/// where a failure (`SQLITE_FULL` on a full disk) is never seen, and the
+/// caller answers 200 for a change that is gone.
 #[macro_export]
 macro_rules! on_write {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
             $crate::platform::db::Db::Sqlite(sqlite) => {
-                let $pool = &sqlite.write;
-                $body.await
+                async {
+                    let mut tx = sqlite.write.begin_with("BEGIN IMMEDIATE").await?;
+                    let $pool = &mut *tx;
+                    let result = $body.await?;
+                    tx.commit().await?;
+                    Ok::<_, sqlx::Error>(result)
+                }
+                .await
             }
             $crate::platform::db::Db::Postgres(pg) => {
                 let $pool = pg;

@@ -110,3 +110,61 @@ async fn postgres_worker_killed_mid_run_resumes_every_run() {
         kill_mid_run_and_restart(backend).await;
     }
 }
+
+async fn run_state(db: &Db) -> (String, Option<String>) {
+    flint::on_read!(db, |pool| sqlx::query_as::<_, (String, Option<String>)>(
+        "SELECT status, error FROM workflow_runs WHERE name = 'flint.selftest'"
+    )
+    .fetch_one(pool))
+    .unwrap()
+}
+
+/// A run that takes its worker down with it (the 10 KB Markdown that once
+/// overflowed the stack did so after every restart) is failed after
+/// `MAX_ABANDONED` deaths, visibly, instead of being claimed forever.
+async fn a_run_that_keeps_killing_its_worker_fails(backend: Backend) {
+    use flint::platform::workflow::MAX_ABANDONED;
+    let database = TestDatabase::create(&backend).await;
+    let url = database.url.clone();
+    let created = flint(&url, &["workflow", "selftest", "--runs", "1", "--steps", "1", "--pause-ms", "600000"]).output().unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let db = open(&url).await;
+    for death in 1..=MAX_ABANDONED {
+        let mut child = worker(&url);
+        let started = Instant::now();
+        // The step records each execution, then works for ten minutes.
+        while recorded(&db).await.unwrap().first().map(|r| r.2) != Some(death) {
+            assert!(started.elapsed() < Duration::from_secs(30), "execution {death} did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let mut last = worker(&url);
+    let started = Instant::now();
+    let (status, error) = loop {
+        let state = run_state(&db).await;
+        if state.0 == "failed" || started.elapsed() > Duration::from_secs(30) {
+            break state;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    last.kill().unwrap();
+    last.wait().unwrap();
+    assert_eq!(status, "failed", "{error:?}");
+    assert!(error.unwrap_or_default().contains(&format!("stopped without finishing it {MAX_ABANDONED} times")));
+    assert_eq!(recorded(&db).await.unwrap()[0].2, MAX_ABANDONED, "the run was not executed again");
+    db.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_run_that_keeps_killing_its_worker_fails() {
+    a_run_that_keeps_killing_its_worker_fails(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_run_that_keeps_killing_its_worker_fails() {
+    if let Some(backend) = Backend::postgres() {
+        a_run_that_keeps_killing_its_worker_fails(backend).await;
+    }
+}

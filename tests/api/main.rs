@@ -7,6 +7,7 @@ mod cache;
 mod cli;
 mod crash;
 mod errors;
+mod hardening;
 mod platform;
 mod posts;
 mod rate_limit;

@@ -80,7 +80,10 @@ async fn publish_edit_republish_unpublish(backend: Backend) {
     assert_eq!(detail.body["title"], "Hello World");
     assert_eq!(detail.body["category"], "notes");
     assert_eq!(detail.body["tags"], json!([{"id": rust, "name": "rust"}]));
-    assert_eq!(detail.body["toc"], json!([{"id": "hello", "text": "Hello", "level": 1}, {"id": "code", "text": "Code", "level": 2}]));
+    assert_eq!(
+        detail.body["toc"],
+        json!([{"id": "user-content-hello", "text": "Hello", "level": 1}, {"id": "user-content-code", "text": "Code", "level": 2}])
+    );
     let html = detail.body["contentHtml"].as_str().unwrap();
     assert!(html.contains("<strong>bold</strong>") && html.contains("<span class="), "{html}");
     assert!(!html.contains("<script") && !html.contains("onerror"), "sanitised: {html}");
@@ -240,7 +243,9 @@ async fn a_cached_detail_needs_no_database(backend: Backend) {
     let res = reader.get("/api/post/cached").await;
     assert_eq!(res.status, StatusCode::OK, "served from the cache with the database closed: {}", res.text);
     assert_eq!(res.body["title"], "Cached");
-    assert_eq!(reader.get("/api/post/uncached").await.status, StatusCode::INTERNAL_SERVER_ERROR, "the probe: a miss needs the database");
+    let res = reader.get("/api/post/uncached").await;
+    assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE, "the probe: a miss needs the database");
+    assert_eq!(res.code(), "DATABASE_UNAVAILABLE");
 }
 
 async fn with_the_cache_off_every_read_needs_the_database(backend: Backend) {
@@ -258,7 +263,8 @@ async fn with_the_cache_off_every_read_needs_the_database(backend: Backend) {
     assert_eq!(app.state.cache.memory_entries().await, 0);
     app.state.db.close().await;
     let res = reader.get("/api/post/fresh").await;
-    assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR, "nothing was cached: {}", res.text);
+    assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE, "nothing was cached: {}", res.text);
+    assert_eq!(res.code(), "DATABASE_UNAVAILABLE");
 }
 
 async fn renaming_a_published_slug_frees_the_old_one(backend: Backend) {

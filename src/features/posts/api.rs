@@ -187,8 +187,8 @@ async fn delete(ctx: AdminCtx, ValidJson(input): ValidJson<IdInput>) -> Result<J
     Ok(Json(Success { success: true }))
 }
 
-async fn preview_summary(ctx: AdminCtx, ValidJson(input): ValidJson<PreviewSummaryInput>) -> Json<SummaryOutput> {
-    Json(SummaryOutput { summary: service::preview_summary(&ctx.app, &input.content).await })
+async fn preview_summary(ctx: AdminCtx, ValidJson(input): ValidJson<PreviewSummaryInput>) -> Result<Json<SummaryOutput>, AppError> {
+    Ok(Json(SummaryOutput { summary: service::preview_summary(&ctx.app, &input.content).await? }))
 }
 
 async fn publish(ctx: AdminCtx, ValidJson(input): ValidJson<PublishInput>) -> Result<Json<PublishOutput>, AppError> {

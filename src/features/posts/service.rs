@@ -39,6 +39,8 @@ pub enum PostError {
     #[error("the post was changed by someone else since you loaded it; reload and apply your edits again")]
     EditConflict,
     #[error(transparent)]
+    Content(#[from] content::ContentError),
+    #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
@@ -67,6 +69,10 @@ impl From<PostError> for AppError {
             PostError::NotFound => AppError::not_found("POST_NOT_FOUND", message),
             PostError::SlugTaken => AppError::conflict("POST_SLUG_TAKEN", message),
             PostError::EditConflict => AppError::conflict("POST_EDIT_CONFLICT", message),
+            PostError::Content(content::ContentError::TooDeep { .. } | content::ContentError::TimedOut) => {
+                AppError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "CONTENT_TOO_COMPLEX", message)
+            }
+            PostError::Content(error @ content::ContentError::Failed(_)) => AppError::Internal(anyhow::Error::new(error)),
             PostError::Internal(error) => AppError::Internal(error),
         }
     }
@@ -294,6 +300,10 @@ async fn with_tags(app: &AppState, row: PostRow) -> Result<Post> {
 /// Saves an edit. Readers see none of it until the post is published again.
 pub async fn update(ctx: &AdminCtx, input: &UpdatePostInput) -> Result<Post> {
     let d = &input.data;
+    // Content that could never be rendered is refused before it is stored.
+    if let Some(Some(markdown)) = &d.content {
+        content::check_bounded(markdown.as_str().into()).await?;
+    }
     let changes = PostChanges {
         title: d.title.as_deref().map(str::trim),
         slug: d.slug.as_deref(),
@@ -382,23 +392,29 @@ pub async fn find_by_id(ctx: &AdminCtx, id: i64) -> Result<PostWithSync> {
 
 pub async fn find_by_slug_admin(ctx: &AdminCtx, slug: &str) -> Result<PostWithToc> {
     let row = data::find_by_slug(&ctx.app.db, slug).await?.ok_or(PostError::NotFound)?;
-    let toc = content::render(row.content.as_deref().unwrap_or_default()).toc;
+    let toc = render(row.content.as_deref()).await?.toc;
     Ok(PostWithToc { post: with_tags(&ctx.app, row).await?, toc })
 }
 
 /// Summaries shorter texts do not need: they are shown whole.
 const SUMMARISE_FROM_CHARS: usize = 100;
 
+/// Renders stored or submitted Markdown on a render thread, within the
+/// nesting bounds and the render deadline.
+async fn render(markdown: Option<&str>) -> Result<content::Rendered> {
+    Ok(content::render_bounded(markdown.unwrap_or_default().into()).await?)
+}
+
 /// The first sentences of the content, up to 200 characters.
-pub fn extractive_summary(markdown: &str) -> String {
-    content::extractive_summary(&content::render(markdown).plain_text, 200)
+pub async fn extractive_summary(markdown: &str) -> Result<String> {
+    Ok(content::extractive_summary(&render(Some(markdown)).await?.plain_text, 200))
 }
 
 /// A summary of the content: the AI endpoint's when configured and the text
 /// is long enough to need one (its errors are returned for the caller to
 /// retry or fall back), else the extractive one.
 pub async fn generated_summary(app: &AppState, markdown: &str) -> Result<String> {
-    let text = content::render(markdown).plain_text;
+    let text = render(Some(markdown)).await?.plain_text;
     match &app.ai {
         Some(ai) if text.chars().count() >= SUMMARISE_FROM_CHARS => Ok(ai.summarize(&text).await?),
         _ => Ok(content::extractive_summary(&text, 200)),
@@ -406,12 +422,13 @@ pub async fn generated_summary(app: &AppState, markdown: &str) -> Result<String>
 }
 
 /// What publishing would generate; an AI failure falls back to the extractive summary.
-pub async fn preview_summary(app: &AppState, markdown: &str) -> String {
+pub async fn preview_summary(app: &AppState, markdown: &str) -> Result<String> {
     match generated_summary(app, markdown).await {
-        Ok(summary) => summary,
+        Ok(summary) => Ok(summary),
+        Err(error @ PostError::Content(_)) => Err(error),
         Err(error) => {
             tracing::warn!(%error, "AI summary failed; previewing the extractive one");
-            extractive_summary(markdown)
+            extractive_summary(markdown).await
         }
     }
 }
@@ -492,7 +509,7 @@ pub async fn summary_for_publishing(app: &AppState, post_id: i64, ai: bool) -> R
         return Ok(summary.to_owned());
     }
     let markdown = post.content.as_deref().unwrap_or_default();
-    let summary = if ai { generated_summary(app, markdown).await? } else { extractive_summary(markdown) };
+    let summary = if ai { generated_summary(app, markdown).await? } else { extractive_summary(markdown).await? };
     data::set_generated_summary(&app.db, post_id, &summary).await?;
     Ok(summary)
 }
@@ -505,7 +522,7 @@ pub async fn build_public_snapshot(app: &AppState, post_id: i64, summary: &str) 
         return Ok(false);
     }
     let tag_ids = editable_tag_ids(app, post_id).await?;
-    let rendered = content::render(post.content.as_deref().unwrap_or_default());
+    let rendered = render(post.content.as_deref()).await?;
     let toc_json = serde_json::to_string(&rendered.toc).map_err(anyhow::Error::from)?;
     let previous_slug = data::public_state(&app.db, post_id).await?.map(|(slug, _)| slug);
     if let Some(owner) = data::public_owner_of_slug(&app.db, &post.slug).await?

@@ -150,10 +150,45 @@ impl IntoResponse for AppError {
             AppError::Client(error) => error.into_response(),
             AppError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "internal error");
-                internal_error_response()
+                match storage_failure(&error) {
+                    Some(failure) => failure.into_response(),
+                    None => internal_error_response(),
+                }
             }
         }
     }
+}
+
+/// A database that is full or cannot be reached is the operator's problem,
+/// not a bug: 503 with a code that says which, so clients retry later and
+/// nobody takes the write for done.
+fn storage_failure(error: &anyhow::Error) -> Option<ClientError> {
+    let sqlx_error = error.chain().find_map(|e| e.downcast_ref::<sqlx::Error>())?;
+    let (code, message) = match sqlx_error {
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            // SQLITE_FULL (13, extended codes keep it in the low byte), PostgreSQL disk_full.
+            Some(code) if code.parse::<i32>().is_ok_and(|c| c & 0xff == 13) || code == "53100" => {
+                ("STORAGE_FULL", "The database is out of space; nothing was saved")
+            }
+            // SQLITE_IOERR (10) and SQLITE_CANTOPEN (14); PostgreSQL out of memory / too many connections / shutting down.
+            Some(code) if code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 10 | 14)) => {
+                ("DATABASE_UNAVAILABLE", "The database could not be written; nothing was saved")
+            }
+            Some("53000" | "53200" | "53300" | "57P01" | "57P02" | "57P03") => ("DATABASE_UNAVAILABLE", "The database is not available"),
+            _ => return None,
+        },
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => {
+            ("DATABASE_UNAVAILABLE", "The database is not available")
+        }
+        _ => return None,
+    };
+    Some(ClientError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        code: code.into(),
+        message: message.into(),
+        fields: None,
+        retry_after_ms: None,
+    })
 }
 
 /// The opaque 500 (also used for panics).

@@ -9,7 +9,7 @@ use crate::platform::clock::Millis;
 use crate::platform::db::{Db, Tx};
 use crate::{execute, execute_tx, on_read, on_write};
 
-const RUN_COLUMNS: &str = "id, name, params, status, idempotency_key, wake_at, attempts, lease_owner, lease_until, output, error, created_at, updated_at, finished_at";
+const RUN_COLUMNS: &str = "id, name, params, status, idempotency_key, wake_at, attempts, abandoned, lease_owner, lease_until, output, error, created_at, updated_at, finished_at";
 
 #[derive(Clone, Debug, FromRow)]
 pub struct RunRow {
@@ -20,6 +20,8 @@ pub struct RunRow {
     pub idempotency_key: Option<String>,
     pub wake_at: Millis,
     pub attempts: i32,
+    /// Claims of this run after its worker stopped without finishing it.
+    pub abandoned: i32,
     pub lease_owner: Option<String>,
     pub lease_until: Option<Millis>,
     pub output: Option<String>,
@@ -133,7 +135,8 @@ pub async fn retry_run(db: &Db, id: &str, now: Millis) -> sqlx::Result<bool> {
     let updated = execute_tx!(
         &mut tx,
         sqlx::query(
-            "UPDATE workflow_runs SET status = 'queued', wake_at = $2, error = NULL, finished_at = NULL, updated_at = $2
+            "UPDATE workflow_runs SET status = 'queued', wake_at = $2, error = NULL, finished_at = NULL, updated_at = $2,
+                 attempts = 0, abandoned = 0
              WHERE id = $1 AND status = 'failed'"
         )
         .bind(id)
@@ -158,7 +161,8 @@ pub async fn claim(db: &Db, owner: &str, now: Millis, lease_until: Millis, limit
     let limit = crate::platform::db::limit(limit);
     let sql = format!(
         "UPDATE workflow_runs
-         SET status = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
+         SET status = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3,
+             abandoned = abandoned + CASE WHEN status = 'running' THEN 1 ELSE 0 END
          WHERE id IN (
              SELECT id FROM workflow_runs
              WHERE (status IN ('queued', 'sleeping') AND wake_at <= $3) OR (status = 'running' AND lease_until < $3)

@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 pub use step::{Step, StepFailed};
+pub use worker::{MAX_ABANDONED, MAX_EXECUTIONS};
 
 use crate::platform::clock::{Clock, Millis, Timestamp};
 use crate::platform::db::{Db, is_unique_violation};

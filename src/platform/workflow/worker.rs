@@ -23,6 +23,17 @@ use crate::platform::db::Db;
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// How often completed runs are pruned.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+/// A run whose worker stopped without finishing it this many times fails
+/// instead of being claimed again: it is most likely what kills the worker
+/// (a crash loop), and an admin sees it among the failed runs and can retry it.
+pub const MAX_ABANDONED: i32 = 3;
+/// Executions of one run (each wake-up after a sleep or a retry delay is
+/// one) after which it fails: a bound on any run that would go on forever.
+pub const MAX_EXECUTIONS: i32 = 1000;
+/// The longest the poller waits after claiming failed (a database that is
+/// down or full), doubling from [`CLAIM_BACKOFF_START`].
+const CLAIM_BACKOFF_MAX: Duration = Duration::from_secs(30);
+const CLAIM_BACKOFF_START: Duration = Duration::from_millis(250);
 
 enum Outcome {
     Completed(serde_json::Value),
@@ -64,12 +75,16 @@ impl WorkflowEngine {
         let workers = Arc::new(Semaphore::new(self.0.settings.workers));
         let mut listener = self.listen().await;
         let mut last_prune: Option<std::time::Instant> = None;
+        let mut claim_backoff: Option<Duration> = None;
         tracing::info!(workers = self.0.settings.workers, workflows = ?self.registered(), "workflow workers started");
         while !stopping.is_cancelled() {
             let free = workers.available_permits();
             if free > 0 {
                 match self.claim(free).await {
                     Ok(runs) => {
+                        if claim_backoff.take().is_some() {
+                            tracing::info!("claiming workflow runs works again");
+                        }
                         for run in runs {
                             let Ok(permit) = workers.clone().acquire_owned().await else { return };
                             let engine = self.clone();
@@ -80,7 +95,12 @@ impl WorkflowEngine {
                             });
                         }
                     }
-                    Err(error) => tracing::warn!(%error, "could not claim workflow runs"),
+                    Err(error) => {
+                        // Without a pause this loop would spin on a database that is full or down.
+                        let wait = claim_backoff.map_or(CLAIM_BACKOFF_START, |w| (w * 2).min(CLAIM_BACKOFF_MAX));
+                        claim_backoff = Some(wait);
+                        tracing::warn!(%error, retry_in = ?wait, "could not claim workflow runs");
+                    }
                 }
             }
             if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_INTERVAL) {
@@ -91,7 +111,10 @@ impl WorkflowEngine {
                     Err(error) => tracing::warn!(%error, "could not prune workflow runs"),
                 }
             }
-            let wait = self.until_next_due().await;
+            let wait = match claim_backoff {
+                Some(backoff) => backoff,
+                None => self.until_next_due().await,
+            };
             tokio::select! {
                 () = stopping.cancelled() => break,
                 () = self.0.wake.notified() => {}
@@ -165,6 +188,15 @@ impl WorkflowEngine {
     }
 
     async fn replay(&self, run: &RunRow) -> Outcome {
+        if run.abandoned >= MAX_ABANDONED {
+            return Outcome::Failed(format!(
+                "its worker stopped without finishing it {} times (killed, or crashed by this run?); not trying again by itself",
+                run.abandoned
+            ));
+        }
+        if run.attempts > MAX_EXECUTIONS {
+            return Outcome::Failed(format!("it was executed {MAX_EXECUTIONS} times without finishing"));
+        }
         let Some(workflow) = self.0.registry.0.get(run.name.as_str()).cloned() else {
             return Outcome::Failed(format!("no workflow named {} is registered in this process", run.name));
         };
