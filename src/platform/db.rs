@@ -185,6 +185,19 @@ impl Db {
         let setup = setup_lock(Path::new(path)).await?;
         let write = SqlitePoolOptions::new()
             .test_before_acquire(false)
+            // A COMMIT that failed (SQLITE_FULL on a full disk) can leave sqlx
+            // counting a transaction that SQLite already rolled back; the
+            // rollback sqlx queues then fails too, and every later BEGIN on
+            // the one writer would be refused. The ping lets any queued
+            // rollback run first; a connection still in a transaction after
+            // it is closed and replaced.
+            .before_acquire(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    conn.ping().await?;
+                    Ok(!conn.is_in_transaction())
+                })
+            })
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(config.db_acquire_timeout)

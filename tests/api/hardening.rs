@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::helpers::{Backend, Client, TestApp};
 
-backend_tests!(deep_or_heavy_markdown_gets_a_clean_answer_and_the_server_stays_up,);
+backend_tests!(deep_or_heavy_markdown_gets_a_clean_answer_and_the_server_stays_up, publishing_is_one_transaction,);
 
 async fn new_post(admin: &mut Client<'_>) -> i64 {
     let res = admin.post("/_fn/createEmptyPost", json!({})).await;
@@ -47,4 +47,215 @@ async fn deep_or_heavy_markdown_gets_a_clean_answer_and_the_server_stays_up(back
     let res = admin.post("/_fn/previewSummary", json!({"content": fine})).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     assert_eq!(res.body["summary"], "quoted a b c");
+}
+
+/// A `flint serve` process on `database_url`, listening on a free port.
+struct Server {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Server {
+    async fn start(database_url: &str) -> Server {
+        flint::platform::ai::install_crypto_provider();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_flint"))
+            .arg("serve")
+            .env_clear()
+            .env("DATABASE_URL", database_url)
+            .env("FLINT_LISTEN", format!("127.0.0.1:{port}"))
+            .env("ADMIN_EMAIL", crate::helpers::ADMIN_EMAIL)
+            .env("FLINT_LOG", "error")
+            .env("FLINT_WORKFLOW_WORKERS", "0")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("flint serve starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while reqwest::get(format!("{base}/readyz")).await.ok().map(|r| r.status()) != Some(StatusCode::OK) {
+            assert!(started.elapsed() < Duration::from_secs(30), "flint serve did not become ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Server { child, base }
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+/// A tmpfs of `size` mounted on a fresh folder, unmounted on drop; `None`
+/// (with the reason printed) where this process may not mount (not root).
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let out =
+            std::process::Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(dir.path()).output();
+        match out {
+            Ok(out) if out.status.success() => Some(SmallDisk { dir }),
+            Ok(out) => {
+                eprintln!("skipping the full-disk test: cannot mount a tmpfs ({})", String::from_utf8_lossy(&out.stderr).trim());
+                None
+            }
+            Err(error) => {
+                eprintln!("skipping the full-disk test: cannot run mount ({error})");
+                None
+            }
+        }
+    }
+
+    /// Writes a file until the disk is full.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut file = std::fs::File::create(self.dir.path().join("filler")).unwrap();
+        let block = vec![0u8; 4096];
+        while file.write_all(&block).is_ok() {}
+        let _ = file.flush();
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.dir.path().join("filler")).unwrap();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(self.dir.path()).status();
+    }
+}
+
+/// D2: with the disk full, SQLite writes answered 200 and were gone. Now a
+/// write answers 2xx only when it is there after a restart; the others get
+/// 503 `STORAGE_FULL`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_on_a_full_disk_never_acknowledges_a_lost_write() {
+    let Some(disk) = SmallDisk::mount("8m") else { return };
+    let url = format!("sqlite://{}", disk.dir.path().join("flint.db").display());
+    let server = Server::start(&url).await;
+    let http = reqwest::Client::new();
+
+    let sign_up = http
+        .post(format!("{}/api/auth/sign-up/email", server.base))
+        .json(&json!({"name": "Admin", "email": crate::helpers::ADMIN_EMAIL, "password": crate::helpers::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sign_up.status(), StatusCode::OK);
+    let cookie = sign_up.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let call =
+        |name: &str, body: serde_json::Value| http.post(format!("{}/_fn/{name}", server.base)).header("cookie", &cookie).json(&body).send();
+    let mut posts = Vec::new();
+    for _ in 0..4 {
+        let res = call("createEmptyPost", json!({})).await.unwrap();
+        posts.push(res.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap());
+    }
+    let (target, mut victims) = (posts[0], posts[1..].to_vec());
+
+    disk.fill();
+    // Every kind of write the probe lost, until the disk has refused some.
+    let filler = "x".repeat(200_000);
+    let (mut acknowledged, mut refused) = (Vec::new(), 0);
+    for i in 0..40 {
+        let (what, id, res) = match (i % 4, victims.last().copied()) {
+            (1, _) => ("createTag", None, call("createTag", json!({"name": format!("tag-{i}")})).await.unwrap()),
+            (2, _) => {
+                let data = json!({"title": format!("title {i}"), "content": filler});
+                ("updatePost", Some(target), call("updatePost", json!({"id": target, "data": data})).await.unwrap())
+            }
+            (3, Some(id)) => ("deletePost", Some(id), call("deletePost", json!({"id": id})).await.unwrap()),
+            _ => ("createEmptyPost", None, call("createEmptyPost", json!({})).await.unwrap()),
+        };
+        let status = res.status();
+        let body: serde_json::Value = res.json().await.unwrap_or_default();
+        if status.is_success() {
+            if what == "deletePost" {
+                victims.pop();
+            }
+            acknowledged.push((what, i, id.or(body["id"].as_i64())));
+        } else {
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{what}: {body}");
+            assert_eq!(body["error"]["code"], "STORAGE_FULL", "{what}: {body}");
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "the disk never refused a write: the test did not test anything");
+    server.kill();
+
+    disk.free();
+    let server = Server::start(&url).await;
+    let mut signed_in = http
+        .post(format!("{}/api/auth/sign-in/email", server.base))
+        .json(&json!({"email": crate::helpers::ADMIN_EMAIL, "password": crate::helpers::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let cookie = signed_in.headers_mut().remove("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_owned();
+    let get = |path: String| http.get(format!("{}{path}", server.base)).header("cookie", &cookie).send();
+    let tags: serde_json::Value = get("/_fn/getTagsAdmin".into()).await.unwrap().json().await.unwrap();
+    let status_of = |id: i64| async move { get(format!("/_fn/findPostById?id={id}")).await.unwrap().status() };
+    for (what, i, id) in &acknowledged {
+        match (*what, *id) {
+            ("createEmptyPost", Some(id)) => assert_eq!(status_of(id).await, StatusCode::OK, "acknowledged post {id} is gone"),
+            ("createTag", _) => assert!(tags.to_string().contains(&format!("\"tag-{i}\"")), "acknowledged tag-{i} is gone: {tags}"),
+            ("deletePost", Some(id)) => assert_eq!(status_of(id).await, StatusCode::NOT_FOUND, "acknowledged delete of {id} is undone"),
+            ("updatePost", _) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // The last acknowledged update is the title the post has.
+    if let Some((_, last, _)) = acknowledged.iter().rev().find(|(what, _, _)| *what == "updatePost") {
+        let post: serde_json::Value = get(format!("/_fn/findPostById?id={target}")).await.unwrap().json().await.unwrap();
+        assert_eq!(post["title"], format!("title {last}"), "the last acknowledged update is gone");
+    }
+    server.kill();
+}
+
+/// Makes every insert of a `post-process` run fail, as a crash between the
+/// writes of a publish would have left it.
+async fn break_post_process_runs(db: &flint::platform::db::Db) {
+    let statements: &[&str] = match db {
+        flint::platform::db::Db::Sqlite(_) => &["CREATE TRIGGER fail_runs BEFORE INSERT ON workflow_runs WHEN NEW.name = 'post-process'
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END"],
+        flint::platform::db::Db::Postgres(_) => &[
+            "CREATE FUNCTION fail_runs() RETURNS trigger AS $$ BEGIN
+                 IF NEW.name = 'post-process' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER fail_runs BEFORE INSERT ON workflow_runs FOR EACH ROW EXECUTE FUNCTION fail_runs()",
+        ],
+    };
+    for statement in statements {
+        flint::execute!(db, sqlx::query(*statement)).unwrap();
+    }
+}
+
+/// D9: the status, the publish revision and the run were three writes; a
+/// crash between them left posts "published" that never became public.
+/// Now they are one transaction: when the run cannot be created, nothing is.
+async fn publishing_is_one_transaction(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[("FLINT_WORKFLOW_WORKERS", "0")]).await;
+    let mut admin = app.admin().await;
+    let id = new_post(&mut admin).await;
+    let res = admin.post("/_fn/updatePost", json!({"id": id, "data": {"title": "Atomic", "content": "body"}})).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    break_post_process_runs(&app.state.db).await;
+
+    let res = admin.post("/_fn/startPostProcessWorkflow", json!({"id": id, "status": "published"})).await;
+    assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", res.text);
+    let post = admin.get(&format!("/_fn/findPostById?id={id}")).await;
+    assert_eq!(post.body["status"], "draft", "the status change was rolled back: {}", post.text);
+    assert_eq!(post.body["publishedAt"], json!(null), "{}", post.text);
+    let revisions = admin.get(&format!("/_fn/listPostRevisions?postId={id}")).await;
+    assert_eq!(revisions.status, StatusCode::OK, "{}", revisions.text);
+    let publish_revisions = revisions.body.as_array().unwrap().iter().filter(|r| r["reason"] == "publish").count();
+    assert_eq!(publish_revisions, 0, "the publish revision was rolled back: {}", revisions.text);
+    // The writer is usable afterwards.
+    let res = admin.post("/_fn/updatePost", json!({"id": id, "data": {"title": "Still editable"}})).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
 }

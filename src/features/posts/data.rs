@@ -3,8 +3,8 @@
 use std::sync::LazyLock;
 
 use crate::platform::clock::Millis;
-use crate::platform::db::Db;
-use crate::{execute, execute_tx, on_read, on_write};
+use crate::platform::db::{Db, Tx};
+use crate::{execute, execute_tx, on_read, on_tx, on_write};
 
 use super::schema::{PostRow, PostStatus, PublicDetailRow, PublicPostRow, Visibility};
 
@@ -133,6 +133,25 @@ pub async fn update(
         None if find(db, id).await?.is_some() => UpdateOutcome::Stale,
         None => UpdateOutcome::Missing,
     })
+}
+
+/// Sets a post's status and `published_at` inside the publishing
+/// transaction; `None` when there is no such post.
+pub async fn set_status_tx(
+    tx: &mut Tx,
+    id: i64,
+    status: PostStatus,
+    published_at: Option<Millis>,
+    now: Millis,
+) -> sqlx::Result<Option<PostRow>> {
+    on_tx!(tx, |conn| sqlx::query_as::<_, PostRow>(sql(format!(
+        "UPDATE posts SET status = $2, published_at = $3, updated_at = $4 WHERE id = $1 RETURNING {POST_COLUMNS}"
+    )))
+    .bind(id)
+    .bind(status.as_str())
+    .bind(published_at)
+    .bind(now)
+    .fetch_optional(conn))
 }
 
 /// Sets the summary without touching `updated_at` (the pipeline's own write).

@@ -441,28 +441,36 @@ pub async fn start_publish(ctx: &AdminCtx, id: i64, status: PostStatus) -> Resul
     let app = &ctx.app;
     let now = app.clock.now_ms();
     let post = data::find(&app.db, id).await?.ok_or(PostError::NotFound)?;
+    let tag_ids = editable_tag_ids(app, id).await?;
     let publish = status == PostStatus::Published;
     let published_at = if publish { Some(post.published_at.unwrap_or(now)) } else { post.published_at };
-    let changes = PostChanges { status: Some(status), published_at: Some(published_at), ..Default::default() };
-    if let UpdateOutcome::Missing = data::update(&app.db, id, &changes, None, now).await? {
-        return Err(PostError::NotFound);
-    }
+    // The status, the publish revision and the runs are one transaction: a
+    // crash between them once left posts "published" that no run would
+    // ever make public.
+    let mut tx = app.db.begin().await?;
+    let post = data::set_status_tx(&mut tx, id, status, published_at, now).await?.ok_or(PostError::NotFound)?;
     if publish {
         // The revision records exactly the state being published.
-        revisions::service::take(app, id, RevisionReason::Publish).await.map_err(|e| PostError::Internal(anyhow::Error::new(e)))?;
+        revisions::service::take_in(&mut tx, &post, &tag_ids, RevisionReason::Publish, now)
+            .await
+            .map_err(|e| PostError::Internal(anyhow::Error::new(e)))?;
     }
-    let run = app.workflows.create::<PostProcess>(&PostProcessParams { post_id: id, publish }, CreateOptions::default()).await?;
+    let run =
+        app.workflows.create_in::<PostProcess>(&mut tx, &PostProcessParams { post_id: id, publish }, CreateOptions::default()).await?;
     let key = scheduled_key(id);
     let scheduled_run_id = match published_at {
         Some(at) if publish && at > now => {
             let params = ScheduledPublishParams { post_id: id, published_at: at };
-            Some(app.workflows.create::<ScheduledPublish>(&params, CreateOptions { key: Some(key), replace: true, delay: None }).await?.id)
+            let options = CreateOptions { key: Some(key), replace: true, delay: None };
+            Some(app.workflows.create_in::<ScheduledPublish>(&mut tx, &params, options).await?.id)
         }
         _ => {
-            app.workflows.cancel_key(&key).await?;
+            app.workflows.cancel_key_in(&mut tx, &key).await?;
             None
         }
     };
+    tx.commit().await?;
+    app.workflows.wake().await;
     Ok(PublishOutput { run_id: run.id, scheduled_run_id, published_at: published_at.map(crate::platform::clock::Timestamp) })
 }
 

@@ -2,8 +2,8 @@
 
 use crate::features::posts::schema::PostStatus;
 use crate::platform::clock::Millis;
-use crate::platform::db::Db;
-use crate::{execute, execute_tx, on_read, on_write};
+use crate::platform::db::{Db, Tx};
+use crate::{execute, execute_tx, on_read, on_tx, on_write};
 
 use super::schema::{RevisionReason, RevisionRow, RevisionSnapshot};
 
@@ -12,6 +12,9 @@ const COLUMNS: &str = "id, post_id, reason, snapshot_json, snapshot_hash, restor
 fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(text)
 }
+
+const INSERT: &str = "INSERT INTO post_revisions (post_id, reason, snapshot_json, snapshot_hash, restored_from_revision_id, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
 
 pub async fn insert(
     db: &Db,
@@ -22,17 +25,26 @@ pub async fn insert(
     restored_from: Option<i64>,
     now: Millis,
 ) -> sqlx::Result<i64> {
-    on_write!(db, |pool| sqlx::query_scalar::<_, i64>(
-        "INSERT INTO post_revisions (post_id, reason, snapshot_json, snapshot_hash, restored_from_revision_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
-    )
-    .bind(post_id)
-    .bind(reason.as_str())
-    .bind(json)
-    .bind(hash)
-    .bind(restored_from)
-    .bind(now)
-    .fetch_one(pool))
+    on_write!(db, |pool| sqlx::query_scalar::<_, i64>(INSERT)
+        .bind(post_id)
+        .bind(reason.as_str())
+        .bind(json)
+        .bind(hash)
+        .bind(restored_from)
+        .bind(now)
+        .fetch_one(pool))
+}
+
+/// [`insert`] inside the caller's transaction.
+pub async fn insert_tx(tx: &mut Tx, post_id: i64, reason: RevisionReason, json: &str, hash: &str, now: Millis) -> sqlx::Result<i64> {
+    on_tx!(tx, |conn| sqlx::query_scalar::<_, i64>(INSERT)
+        .bind(post_id)
+        .bind(reason.as_str())
+        .bind(json)
+        .bind(hash)
+        .bind(None::<i64>)
+        .bind(now)
+        .fetch_one(conn))
 }
 
 /// A post's revisions, newest first.

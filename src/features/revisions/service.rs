@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::features::posts::schema::PostRow;
 use crate::features::posts::service as posts;
 use crate::platform::clock::{Millis, Timestamp};
-use crate::platform::db::is_unique_violation;
+use crate::platform::db::{Tx, is_unique_violation};
 use crate::platform::http::{AdminCtx, AppError};
 use crate::platform::state::AppState;
 use crate::platform::workflow::{CreateOptions, EngineError};
@@ -127,6 +127,13 @@ pub async fn take(app: &AppState, post_id: i64, reason: RevisionReason) -> Resul
         data::trim_auto(&app.db, post_id, KEEP_AUTO).await?;
     }
     Ok(Taken::Created(id))
+}
+
+/// The revision of a publish, written in the publishing transaction from the
+/// post row as that transaction left it.
+pub async fn take_in(tx: &mut Tx, post: &PostRow, tag_ids: &[i64], reason: RevisionReason, now: Millis) -> Result<i64> {
+    let (json, hash) = encode(&snapshot_of(post, tag_ids))?;
+    Ok(data::insert_tx(tx, post.id, reason, &json, &hash, now).await?)
 }
 
 /// After an edit: an automatic revision once the editor has been quiet for

@@ -7,7 +7,7 @@ use sqlx::FromRow;
 
 use crate::platform::clock::Millis;
 use crate::platform::db::{Db, Tx};
-use crate::{execute, execute_tx, on_read, on_write};
+use crate::{execute, execute_tx, on_read, on_tx, on_write};
 
 const RUN_COLUMNS: &str = "id, name, params, status, idempotency_key, wake_at, attempts, abandoned, lease_owner, lease_until, output, error, created_at, updated_at, finished_at";
 
@@ -53,19 +53,23 @@ pub struct NewRun<'a> {
     pub now: Millis,
 }
 
+const INSERT_RUN: &str = "INSERT INTO workflow_runs (id, name, params, status, idempotency_key, wake_at, created_at, updated_at)
+     VALUES ($1, $2, $3, 'queued', $4, $5, $6, $6)";
+
 pub async fn insert_run(db: &Db, run: &NewRun<'_>) -> sqlx::Result<()> {
     execute!(
         db,
-        sqlx::query(
-            "INSERT INTO workflow_runs (id, name, params, status, idempotency_key, wake_at, created_at, updated_at)
-             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $6)"
-        )
-        .bind(run.id)
-        .bind(run.name)
-        .bind(run.params)
-        .bind(run.idempotency_key)
-        .bind(run.wake_at)
-        .bind(run.now)
+        sqlx::query(INSERT_RUN).bind(run.id).bind(run.name).bind(run.params).bind(run.idempotency_key).bind(run.wake_at).bind(run.now)
+    )?;
+    Ok(())
+}
+
+/// [`insert_run`] inside the caller's transaction: the run exists exactly
+/// when the change that asked for it is committed.
+pub async fn insert_run_tx(tx: &mut Tx, run: &NewRun<'_>) -> sqlx::Result<()> {
+    execute_tx!(
+        tx,
+        sqlx::query(INSERT_RUN).bind(run.id).bind(run.name).bind(run.params).bind(run.idempotency_key).bind(run.wake_at).bind(run.now)
     )?;
     Ok(())
 }
@@ -76,14 +80,21 @@ pub async fn find_run(db: &Db, id: &str) -> sqlx::Result<Option<RunRow>> {
         .fetch_optional(pool))
 }
 
+const LIVE_BY_KEY: &str = "WHERE idempotency_key = $1 AND status IN ('queued', 'running', 'sleeping')";
+
 /// The live run holding an idempotency key (read on the writer: right after a
 /// conflicting insert it must see the winner).
 pub async fn find_live_by_key(db: &Db, key: &str) -> sqlx::Result<Option<RunRow>> {
-    on_write!(db, |pool| sqlx::query_as::<_, RunRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {RUN_COLUMNS} FROM workflow_runs WHERE idempotency_key = $1 AND status IN ('queued', 'running', 'sleeping')"
-    )))
-    .bind(key)
-    .fetch_optional(pool))
+    on_write!(db, |pool| sqlx::query_as::<_, RunRow>(sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM workflow_runs {LIVE_BY_KEY}")))
+        .bind(key)
+        .fetch_optional(pool))
+}
+
+/// [`find_live_by_key`] inside the caller's transaction.
+pub async fn find_live_by_key_tx(tx: &mut Tx, key: &str) -> sqlx::Result<Option<RunRow>> {
+    on_tx!(tx, |conn| sqlx::query_as::<_, RunRow>(sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM workflow_runs {LIVE_BY_KEY}")))
+        .bind(key)
+        .fetch_optional(conn))
 }
 
 pub async fn list_steps(db: &Db, run_id: &str) -> sqlx::Result<Vec<StepRow>> {
@@ -116,16 +127,17 @@ pub async fn list_runs(db: &Db, filter: &RunFilter<'_>) -> sqlx::Result<Vec<RunR
     .fetch_all(pool))
 }
 
+const CANCEL_RUN: &str =
+    "UPDATE workflow_runs SET status = 'cancelled', lease_owner = NULL, lease_until = NULL, updated_at = $2, finished_at = $2
+     WHERE id = $1 AND status IN ('queued', 'running', 'sleeping')";
+
 pub async fn cancel_run(db: &Db, id: &str, now: Millis) -> sqlx::Result<u64> {
-    execute!(
-        db,
-        sqlx::query(
-            "UPDATE workflow_runs SET status = 'cancelled', lease_owner = NULL, lease_until = NULL, updated_at = $2, finished_at = $2
-             WHERE id = $1 AND status IN ('queued', 'running', 'sleeping')"
-        )
-        .bind(id)
-        .bind(now)
-    )
+    execute!(db, sqlx::query(CANCEL_RUN).bind(id).bind(now))
+}
+
+/// [`cancel_run`] inside the caller's transaction.
+pub async fn cancel_run_tx(tx: &mut Tx, id: &str, now: Millis) -> sqlx::Result<u64> {
+    execute_tx!(tx, sqlx::query(CANCEL_RUN).bind(id).bind(now))
 }
 
 /// Queues a failed run again; its failed steps are forgotten so they run

@@ -34,7 +34,7 @@ pub use step::{Step, StepFailed};
 pub use worker::{MAX_ABANDONED, MAX_EXECUTIONS};
 
 use crate::platform::clock::{Clock, Millis, Timestamp};
-use crate::platform::db::{Db, is_unique_violation};
+use crate::platform::db::{Db, Tx, is_unique_violation};
 use crate::platform::state::AppState;
 
 /// A durable, multi-step process.
@@ -334,6 +334,47 @@ impl WorkflowEngine {
             }
         }
         Err(EngineError::Database(sqlx::Error::Protocol("idempotency key kept changing hands".into())))
+    }
+
+    /// Starts a run inside the caller's transaction, so the run exists
+    /// exactly when the change that needs it is committed (a crash between
+    /// the two can lose neither). Call [`WorkflowEngine::wake`] after the
+    /// commit. With a key, a live run is returned (or, with `replace`,
+    /// cancelled) as [`WorkflowEngine::create`] does.
+    pub async fn create_in<W: Workflow>(&self, tx: &mut Tx, params: &W::Params, options: CreateOptions) -> Result<Created, EngineError> {
+        if !self.0.registry.0.contains_key(W::NAME) {
+            return Err(EngineError::UnknownWorkflow(W::NAME.to_owned()));
+        }
+        let params = serde_json::to_string(params).map_err(|e| EngineError::Params(e.to_string()))?;
+        let now = self.0.clock.now_ms();
+        if let Some(key) = &options.key
+            && let Some(live) = data::find_live_by_key_tx(tx, key).await?
+        {
+            if !options.replace {
+                return Ok(Created { id: live.id, created: false });
+            }
+            data::cancel_run_tx(tx, &live.id, now).await?;
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let delay = options.delay.map_or(0, |d| d.as_millis() as Millis);
+        let run =
+            data::NewRun { id: &id, name: W::NAME, params: &params, idempotency_key: options.key.as_deref(), wake_at: now + delay, now };
+        data::insert_run_tx(tx, &run).await?;
+        Ok(Created { id, created: true })
+    }
+
+    /// Cancels the live run holding an idempotency key, inside the caller's transaction.
+    pub async fn cancel_key_in(&self, tx: &mut Tx, key: &str) -> Result<bool, EngineError> {
+        match data::find_live_by_key_tx(tx, key).await? {
+            Some(run) => Ok(data::cancel_run_tx(tx, &run.id, self.0.clock.now_ms()).await? == 1),
+            None => Ok(false),
+        }
+    }
+
+    /// Tells workers (here and in other processes) that runs were created
+    /// by a transaction that has just committed.
+    pub async fn wake(&self) {
+        self.wake_workers().await;
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<RunView>, EngineError> {
