@@ -9,7 +9,11 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::helpers::{Backend, Client, TestApp};
 
-backend_tests!(deep_or_heavy_markdown_gets_a_clean_answer_and_the_server_stays_up, publishing_is_one_transaction,);
+backend_tests!(
+    deep_or_heavy_markdown_gets_a_clean_answer_and_the_server_stays_up,
+    publishing_is_one_transaction,
+    feeds_survive_forbidden_characters_and_carry_summaries_as_text,
+);
 
 async fn new_post(admin: &mut Client<'_>) -> i64 {
     let res = admin.post("/_fn/createEmptyPost", json!({})).await;
@@ -258,4 +262,31 @@ async fn publishing_is_one_transaction(backend: Backend) {
     // The writer is usable afterwards.
     let res = admin.post("/_fn/updatePost", json!({"id": id, "data": {"title": "Still editable"}})).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+}
+
+/// D7 and D8: a U+FFFF in a title made the whole RSS and Atom feed
+/// unreadable, and a plain-text summary reached RSS readers as markup.
+async fn feeds_survive_forbidden_characters_and_carry_summaries_as_text(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[("FLINT_WORKFLOW_WORKERS", "0")]).await;
+    let mut admin = app.admin().await;
+    let id = new_post(&mut admin).await;
+    let summary = "Use <b>bold</b> & <img src=https://evil.example/t.png>";
+    let data = json!({"title": "Odd\u{FFFF}\u{FFFE}title", "slug": "odd", "summary": summary, "content": "text"});
+    assert_eq!(admin.post("/_fn/updatePost", json!({"id": id, "data": data})).await.status, StatusCode::OK);
+    admin.post("/_fn/startPostProcessWorkflow", json!({"id": id, "status": "published"})).await;
+    app.state.workflows.run_due().await.unwrap();
+    let mut reader = app.user();
+    for path in ["/rss.xml", "/atom.xml"] {
+        let res = reader.get(path).await;
+        assert_eq!(res.status, StatusCode::OK);
+        let feed =
+            feed_rs::parser::parse(res.text.as_bytes()).unwrap_or_else(|e| panic!("{path} is not a valid feed ({e}):\n{}", res.text));
+        assert_eq!(feed.entries[0].title.as_ref().unwrap().content, "Oddtitle", "{path}");
+        assert!(!res.text.contains("<img"), "{path}: the summary is not markup: {}", res.text);
+    }
+    // Atom says its summary is text; what an RSS reader renders as HTML is the summary's text.
+    assert!(reader.get("/atom.xml").await.text.contains("<summary type=\"text\">Use &lt;b&gt;bold&lt;/b&gt; &amp; &lt;img"));
+    let rss = reader.get("/rss.xml").await.text;
+    let description = rss.split("<description>").nth(2).and_then(|d| d.split("</description>").next()).unwrap();
+    assert_eq!(description, "Use &amp;lt;b&amp;gt;bold&amp;lt;/b&amp;gt; &amp;amp; &amp;lt;img src=https://evil.example/t.png&amp;gt;");
 }
