@@ -13,6 +13,7 @@ backend_tests!(
     deep_or_heavy_markdown_gets_a_clean_answer_and_the_server_stays_up,
     publishing_is_one_transaction,
     feeds_survive_forbidden_characters_and_carry_summaries_as_text,
+    a_nul_byte_is_refused_the_same_way_on_both_backends,
 );
 
 async fn new_post(admin: &mut Client<'_>) -> i64 {
@@ -289,4 +290,35 @@ async fn feeds_survive_forbidden_characters_and_carry_summaries_as_text(backend:
     let rss = reader.get("/rss.xml").await.text;
     let description = rss.split("<description>").nth(2).and_then(|d| d.split("</description>").next()).unwrap();
     assert_eq!(description, "Use &amp;lt;b&amp;gt;bold&amp;lt;/b&amp;gt; &amp;amp; &amp;lt;img src=https://evil.example/t.png&amp;gt;");
+}
+
+/// D3: PostgreSQL answered 500 to a NUL in any text input (it cannot store
+/// one), SQLite 404/200. One rule now: a NUL in a path names nothing (404),
+/// in a query or JSON field it is a 422 at that field.
+async fn a_nul_byte_is_refused_the_same_way_on_both_backends(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[("FLINT_WORKFLOW_WORKERS", "0")]).await;
+    let mut anonymous = app.user();
+    for path in ["/api/post/a%00b", "/api/post/a%00b/related", "/sitemap/1%00.xml"] {
+        let res = anonymous.get(path).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{path}: {}", res.text);
+    }
+    for (path, field) in [("/api/posts?tagName=a%00b", "tagName"), ("/api/search?q=a%00b", "q"), ("/_fn/findPostBySlug?slug=%00", "slug")] {
+        let res = anonymous.get(path).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {}", res.text);
+        assert!(res.body["error"]["fields"][field].is_array(), "{path}: {}", res.text);
+    }
+    let res = anonymous.post("/api/auth/sign-in/email", json!({"email": "a\u{0}@example.com", "password": "whatever password"})).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+    assert!(res.body["error"]["fields"]["email"].is_array(), "{}", res.text);
+    let mut admin = app.admin().await;
+    let id = new_post(&mut admin).await;
+    for (name, body, field) in [
+        ("createTag", json!({"name": "a\u{0}b"}), "name"),
+        ("updatePost", json!({"id": id, "data": {"title": "t\u{0}"}}), "data.title"),
+        ("updatePost", json!({"id": id, "data": {"content": "x\u{0}y"}}), "data.content"),
+    ] {
+        let res = admin.post(&format!("/_fn/{name}"), body).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: {}", res.text);
+        assert!(res.body["error"]["fields"][field].is_array(), "{name}: {}", res.text);
+    }
 }

@@ -42,6 +42,7 @@ where
             }
         })?;
         let value = parse_json(&bytes)?;
+        refuse_nul_in_json(&bytes)?;
         validate(&value)?;
         Ok(ValidJson(value))
     }
@@ -69,6 +70,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
         let query = parts.uri.query().unwrap_or_default();
+        if let Some((key, _)) = form_urlencoded::parse(query.as_bytes()).find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+            return Err(nul_error(&camel_case_path(&key)));
+        }
         let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         let value: T = serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let path = e.path().to_string();
@@ -76,6 +80,42 @@ where
         })?;
         validate(&value)?;
         Ok(ValidQuery(value))
+    }
+}
+
+/// The one rule for U+0000 on both backends: no text input may hold it
+/// (PostgreSQL cannot store it in text, and no sane input needs it), so it
+/// is a 422 at the field's path before any service sees it.
+fn nul_error(path: &str) -> AppError {
+    let path = if path.is_empty() { "$" } else { path };
+    AppError::invalid_field(path, "must not contain the NUL character (U+0000)")
+}
+
+/// Refuses a JSON body with a `\u0000` escape in any string (JSON text
+/// cannot hold a raw NUL). The bytes are scanned first; only a body that
+/// has one is parsed again to name the field.
+fn refuse_nul_in_json(bytes: &[u8]) -> Result<(), AppError> {
+    let has_nul = bytes
+        .windows(6)
+        .enumerate()
+        .any(|(at, w)| w.eq_ignore_ascii_case(b"\\u0000") && bytes[..at].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0);
+    if !has_nul {
+        return Ok(());
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| AppError::bad_request(format!("Malformed JSON: {e}")))?;
+    Err(nul_error(&nul_path(&value, String::new()).unwrap_or_default()))
+}
+
+/// The path of the first string (or key) holding a NUL, as `a.b[0].c`.
+fn nul_path(value: &serde_json::Value, at: String) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0').then_some(at),
+        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| nul_path(v, format!("{at}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let path = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+            if k.contains('\0') { Some(path) } else { nul_path(v, path) }
+        }),
+        _ => None,
     }
 }
 
@@ -161,6 +201,16 @@ mod tests {
         let value: Input = parse_json(json.as_bytes())?;
         validate(&value)?;
         Ok(value)
+    }
+
+    #[test]
+    fn a_nul_in_any_json_string_is_422_at_its_path() {
+        assert!(refuse_nul_in_json(br#"{"a": "plain", "b": ["x\\u0000"]}"#).is_ok(), "an escaped backslash before u0000 is text");
+        assert!(refuse_nul_in_json(br#"{"a": "\u00001"}"#).is_err());
+        let (status, paths) = fields(refuse_nul_in_json(br#"{"data": {"tags": ["ok", "b\u0000d"]}}"#).unwrap_err());
+        assert_eq!((status, paths), (422, vec!["data.tags[1]".to_owned()]));
+        let (_, paths) = fields(refuse_nul_in_json(br#"{"email": "\\\u0000"}"#).unwrap_err());
+        assert_eq!(paths, ["email"], "three backslashes: one escaped, then the NUL escape");
     }
 
     #[test]

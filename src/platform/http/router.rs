@@ -116,7 +116,8 @@ struct RawPathParam(std::ops::Range<usize>);
 
 /// The path parameter of the route (`/api/post/{slug}` -> the slug),
 /// percent-decoded. Routes declare at most one parameter. A parameter that is
-/// not UTF-8 once decoded is a 400.
+/// not UTF-8 once decoded is a 400; one holding a NUL (which PostgreSQL
+/// cannot store or compare, so no slug ever has one) names nothing: 404.
 pub struct PathParam(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for PathParam {
@@ -129,7 +130,11 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParam {
             .map(|raw| raw.0.clone())
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("PathParam used on a route without a path parameter")))?;
         let raw = parts.uri.path().get(range).unwrap_or_default();
-        percent_decoded(raw).map(PathParam).ok_or_else(|| AppError::bad_request("The address is not valid UTF-8 once decoded"))
+        let decoded = percent_decoded(raw).ok_or_else(|| AppError::bad_request("The address is not valid UTF-8 once decoded"))?;
+        if decoded.contains('\0') {
+            return Err(AppError::not_found("NOT_FOUND", "There is nothing at this address"));
+        }
+        Ok(PathParam(decoded))
     }
 }
 
