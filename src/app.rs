@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -14,9 +15,10 @@ use axum::extract::Request;
 use axum::response::Response;
 use futures_util::future::BoxFuture;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::Layer;
@@ -134,6 +136,17 @@ async fn connect(config: Config, clock: Clock, workflows: Registry, openapi: ser
 /// panics, error envelope) around the routing table.
 struct ConnectionService {
     service: CompressWhenAsked,
+    /// Requests of this connection being answered now.
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// Counts a request as in flight until its answer is produced.
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl hyper::service::Service<Request<Incoming>> for ConnectionService {
@@ -142,7 +155,14 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
     type Future = BoxFuture<'static, Result<Response, Infallible>>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
-        self.service.answer(request.map(Body::new))
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let guard = InFlight(self.in_flight.clone());
+        let answer = self.service.answer(request.map(Body::new));
+        Box::pin(async move {
+            let response = answer.await;
+            drop(guard);
+            response
+        })
     }
 }
 
@@ -171,7 +191,22 @@ pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output
 
     let front = FrontLayer { body_limit: state.config.body_limit, timeout: state.config.request_timeout, peer: None };
     let connections = GracefulShutdown::new();
+    // Each open connection holds a permit: at the cap, accepting waits (the
+    // kernel's backlog holds newcomers) instead of running out of file
+    // descriptors, which the database and the workers need too.
+    let slots = Arc::new(Semaphore::new(state.config.max_connections));
+    let mut http1 = hyper::server::conn::http1::Builder::new();
+    // Slow or silent clients (slowloris) lose their connection after the
+    // header timeout; it also closes kept-alive connections that sit idle.
+    http1.timer(TokioTimer::new()).header_read_timeout(state.config.header_timeout);
     loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = stopping.cancelled() => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -182,11 +217,28 @@ pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output
             },
             () = stopping.cancelled() => break,
         };
-        let service = ConnectionService { service: CompressWhenAsked::new(FrontLayer { peer: Some(peer), ..front }.layer(router.clone())) };
-        let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-        let connection = connections.watch(connection);
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let service = ConnectionService {
+            service: CompressWhenAsked::new(FrontLayer { peer: Some(peer), ..front }.layer(router.clone())),
+            in_flight: in_flight.clone(),
+        };
+        let connection = connections.watch(http1.serve_connection(TokioIo::new(stream), service));
+        let stopping = stopping.clone();
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let _slot = slot;
+            tokio::pin!(connection);
+            let result = tokio::select! {
+                result = &mut connection => result,
+                // At shutdown a connection with no request being answered
+                // (idle, or still sending headers) is closed at once rather
+                // than held open until its header timeout.
+                () = stopping.cancelled() => match tokio::time::timeout(Duration::from_millis(50), &mut connection).await {
+                    Ok(result) => result,
+                    Err(_) if in_flight.load(Ordering::Acquire) == 0 => return,
+                    Err(_) => connection.await,
+                },
+            };
+            if let Err(error) = result {
                 tracing::debug!(%error, %peer, "connection ended with an error");
             }
         });

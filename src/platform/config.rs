@@ -83,6 +83,18 @@ pub const VARIABLES: &[Variable] = &[
         secret: false,
     },
     Variable {
+        name: "FLINT_HEADER_TIMEOUT",
+        default: "10s",
+        help: "Longest a client may take to send a request's headers, and to start the next request on a kept-alive connection; then it is closed.",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_MAX_CONNECTIONS",
+        default: "1024",
+        help: "Most client connections open at once (16-1000000); further ones wait in the listen backlog until one closes.",
+        secret: false,
+    },
+    Variable {
         name: "FLINT_DB_MAX_CONNECTIONS",
         default: "10",
         help: "PostgreSQL: connections in this process's pool (1-1000).",
@@ -244,6 +256,8 @@ pub struct Config {
     pub body_limit: usize,
     pub request_timeout: Duration,
     pub shutdown_timeout: Duration,
+    pub header_timeout: Duration,
+    pub max_connections: usize,
     pub db_max_connections: u32,
     pub db_statement_timeout: Duration,
     pub db_acquire_timeout: Duration,
@@ -397,6 +411,8 @@ impl Config {
         let body_limit = reader.parse("FLINT_BODY_LIMIT", "2MiB", parse_size);
         let request_timeout = reader.parse("FLINT_REQUEST_TIMEOUT", "30s", parse_positive_duration);
         let shutdown_timeout = reader.parse("FLINT_SHUTDOWN_TIMEOUT", "30s", parse_positive_duration);
+        let header_timeout = reader.parse("FLINT_HEADER_TIMEOUT", "10s", parse_positive_duration);
+        let max_connections = reader.parse("FLINT_MAX_CONNECTIONS", "1024", |v| parse_in_range(v, 16, 1_000_000).map(|n| n as usize));
         let db_max_connections = reader.parse("FLINT_DB_MAX_CONNECTIONS", "10", |v| parse_in_range(v, 1, 1000));
         let db_statement_timeout = reader.parse("FLINT_DB_STATEMENT_TIMEOUT", "30s", parse_positive_duration);
         let db_acquire_timeout = reader.parse("FLINT_DB_ACQUIRE_TIMEOUT", "5s", parse_positive_duration);
@@ -441,6 +457,8 @@ impl Config {
             body_limit: value(body_limit),
             request_timeout: value(request_timeout),
             shutdown_timeout: value(shutdown_timeout),
+            header_timeout: value(header_timeout),
+            max_connections: value(max_connections),
             db_max_connections: value(db_max_connections),
             db_statement_timeout: value(db_statement_timeout),
             db_acquire_timeout: value(db_acquire_timeout),
@@ -497,6 +515,8 @@ impl Config {
             ("FLINT_BODY_LIMIT", format!("{} bytes", self.body_limit)),
             ("FLINT_REQUEST_TIMEOUT", duration(self.request_timeout)),
             ("FLINT_SHUTDOWN_TIMEOUT", duration(self.shutdown_timeout)),
+            ("FLINT_HEADER_TIMEOUT", duration(self.header_timeout)),
+            ("FLINT_MAX_CONNECTIONS", self.max_connections.to_string()),
             ("FLINT_DB_MAX_CONNECTIONS", self.db_max_connections.to_string()),
             ("FLINT_DB_STATEMENT_TIMEOUT", duration(self.db_statement_timeout)),
             ("FLINT_DB_ACQUIRE_TIMEOUT", duration(self.db_acquire_timeout)),

@@ -322,3 +322,83 @@ async fn a_nul_byte_is_refused_the_same_way_on_both_backends(backend: Backend) {
         assert!(res.body["error"]["fields"][field].is_array(), "{name}: {}", res.text);
     }
 }
+
+/// Reads until the server closes the connection; false if it is still open at `deadline`.
+async fn closed_before(stream: &mut tokio::net::TcpStream, deadline: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        match tokio::time::timeout_at(until, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// D6: 200 connections sending a header line every 5 s stayed open for
+/// ever, idle ones too, and they could take every file descriptor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_idle_connections_are_closed_and_capped() {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn_with(Backend::Sqlite, &[("FLINT_HEADER_TIMEOUT", "1s"), ("FLINT_MAX_CONNECTIONS", "16")]).await;
+    // A slowloris client: a header line now and then, never the end.
+    let mut slow = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let started = Instant::now();
+    let trickle = async {
+        for i in 0..20 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if slow.write_all(format!("X-Slow-{i}: y\r\n").as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    };
+    trickle.await;
+    assert!(closed_before(&mut slow, Duration::from_secs(1)).await, "a slowloris connection is still open after {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // An idle kept-alive connection is closed too.
+    let mut idle = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    assert!(closed_before(&mut idle, Duration::from_secs(4)).await, "an idle connection stayed open");
+
+    // At the cap, a newcomer waits until a connection closes.
+    let mut held = Vec::new();
+    for _ in 0..16 {
+        let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        held.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let waiting = tokio::spawn({
+        let url = app.url("/healthz");
+        async move { reqwest::get(url).await.map(|r| r.status()) }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "a 17th connection was served while 16 were open");
+    // The held ones time out (their headers never end), and the newcomer is served.
+    let status = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("served once slots free up").unwrap().unwrap();
+    assert_eq!(status, StatusCode::OK);
+    drop(held);
+}
+
+/// D6: connections still sending headers held shutdown up for the whole grace period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_does_not_wait_for_clients_still_sending_headers() {
+    use tokio::io::AsyncWriteExt;
+    let mut app = TestApp::spawn_with(Backend::Sqlite, &[("FLINT_HEADER_TIMEOUT", "60s"), ("FLINT_SHUTDOWN_TIMEOUT", "20s")]).await;
+    let mut partial = Vec::new();
+    for _ in 0..10 {
+        let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        partial.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    app.trigger_shutdown();
+    app.stop().await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3), "shutdown took {:?}", started.elapsed());
+    drop(partial);
+}
