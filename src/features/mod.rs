@@ -32,6 +32,7 @@ pub fn routes() -> Routes {
 pub fn workflows() -> Registry {
     Registry::new()
         .register(system::workflows::SelfTest)
+        .register(crate::platform::invalidation::CacheInvalidate)
         .register(posts::workflows::PostProcess)
         .register(posts::workflows::ScheduledPublish)
         .register(revisions::workflows::AutoSnapshot)

@@ -10,6 +10,7 @@ pub mod db;
 pub mod duration;
 pub mod fts5_bm25;
 pub mod http;
+pub mod invalidation;
 pub mod json_string;
 pub mod rate_limit;
 pub mod redis;

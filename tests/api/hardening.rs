@@ -402,3 +402,114 @@ async fn shutdown_does_not_wait_for_clients_still_sending_headers() {
     assert!(started.elapsed() < Duration::from_secs(3), "shutdown took {:?}", started.elapsed());
     drop(partial);
 }
+
+/// A Redis server of this test's own, so it can be paused (SIGSTOP) without
+/// freezing every other test's; started only where `FLINT_TEST_REDIS_URL`
+/// says Redis tests run.
+struct OwnRedis {
+    child: std::process::Child,
+    url: String,
+}
+
+impl OwnRedis {
+    async fn start() -> Option<OwnRedis> {
+        crate::helpers::test_redis_url()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server runs (FLINT_TEST_REDIS_URL is set, so Redis is installed)");
+        let url = format!("redis://127.0.0.1:{port}");
+        let started = Instant::now();
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(started.elapsed() < Duration::from_secs(10), "redis-server did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Some(OwnRedis { child, url })
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill").args([signal, &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.signal("-CONT");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn publish_titled(app: &TestApp, admin: &mut Client<'_>, id: i64, title: &str) {
+    let res = admin.post("/_fn/updatePost", json!({"id": id, "data": {"title": title, "slug": "paused", "content": "body"}})).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let res = admin.post("/_fn/startPostProcessWorkflow", json!({"id": id, "status": "published"})).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    app.state.workflows.run_due().await.unwrap();
+}
+
+/// D4: a Redis timeout during a publish left the old page cached for its
+/// 7-day TTL. The refused invalidation is now retried durably.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_pause_during_a_publish_leaves_no_stale_page() {
+    let Some(redis) = OwnRedis::start().await else { return };
+    let vars = [("FLINT_WORKFLOW_WORKERS", "0"), ("REDIS_URL", redis.url.as_str()), ("FLINT_REDIS_TIMEOUT", "200ms")];
+    let app = TestApp::spawn_with(Backend::Sqlite, &vars).await;
+    let mut admin = app.admin().await;
+    let id = new_post(&mut admin).await;
+    publish_titled(&app, &mut admin, id, "Old title").await;
+    let mut reader = app.user();
+    assert_eq!(reader.get("/api/post/paused").await.body["title"], "Old title");
+    assert_eq!(reader.get("/api/post/paused").await.body["title"], "Old title", "now cached in Redis");
+
+    redis.signal("-STOP");
+    publish_titled(&app, &mut admin, id, "New title").await;
+    redis.signal("-CONT");
+
+    let started = Instant::now();
+    loop {
+        let title = reader.get("/api/post/paused").await.body["title"].clone();
+        if title == "New title" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "still serving {title} after {:?}", started.elapsed());
+        // The retry's delays run on the app's clock.
+        app.clock.advance(Duration::from_secs(2));
+        app.state.workflows.run_due().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// D5: with Redis frozen every cached read waited for the Redis timeout
+/// (about 1,000 -> 40 requests a second). After a few failures Redis is
+/// skipped, and it is probed in the background until it answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_redis_costs_reads_nothing_and_is_used_again_when_it_answers() {
+    let Some(redis) = OwnRedis::start().await else { return };
+    let vars = [("FLINT_WORKFLOW_WORKERS", "0"), ("REDIS_URL", redis.url.as_str()), ("FLINT_REDIS_TIMEOUT", "250ms")];
+    let app = TestApp::spawn_with(Backend::Sqlite, &vars).await;
+    let mut admin = app.admin().await;
+    let id = new_post(&mut admin).await;
+    publish_titled(&app, &mut admin, id, "Fast").await;
+    let mut reader = app.user();
+    assert_eq!(reader.get("/api/post/paused").await.status, StatusCode::OK);
+
+    redis.signal("-STOP");
+    let started = Instant::now();
+    for _ in 0..40 {
+        let res = reader.get("/api/post/paused").await;
+        assert_eq!(res.body["title"], "Fast", "served from the database: {}", res.text);
+    }
+    // Without the breaker: 40 reads x 250 ms = 10 s at least.
+    assert!(started.elapsed() < Duration::from_secs(3), "40 reads took {:?}", started.elapsed());
+
+    redis.signal("-CONT");
+    let resumed = Instant::now();
+    while app.state.cache.ping().await.is_err() {
+        assert!(resumed.elapsed() < Duration::from_secs(15), "Redis is still skipped after it came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -18,6 +18,7 @@ use crate::platform::clock::Millis;
 use crate::platform::content;
 use crate::platform::db::is_unique_violation;
 use crate::platform::http::{AdminCtx, AppError, DbCtx};
+use crate::platform::invalidation::{self, Invalidation};
 use crate::platform::json_string;
 use crate::platform::state::AppState;
 use crate::platform::workflow::{CreateOptions, EngineError};
@@ -586,17 +587,14 @@ pub async fn refresh_scheduled(app: &AppState, post_id: i64) -> Result<()> {
     Ok(())
 }
 
-/// Drops the cached details of `slugs`, every cached list and the tag cloud.
+/// Drops the cached details of `slugs`, every cached list and the tag cloud
+/// (retried durably when the cache refuses).
 async fn invalidate_public(app: &AppState, slugs: &[String]) {
-    let details: Vec<_> = slugs.iter().map(|s| detail_key(s)).collect();
-    let results = [
-        app.cache.delete(&details).await,
-        app.cache.bump_version(POSTS_LIST).await.map(|_| ()),
-        app.cache.delete(&[public_tags_key()]).await,
-    ];
-    for error in results.into_iter().filter_map(|r| r.err()) {
-        tracing::error!(%error, "could not invalidate public post caches; they expire with their TTL");
+    let mut invalidation = Invalidation::default();
+    for slug in slugs {
+        invalidation = invalidation.delete(&detail_key(slug));
     }
+    invalidation::apply(app, invalidation.bump(POSTS_LIST).delete(&public_tags_key())).await;
 }
 
 #[cfg(test)]

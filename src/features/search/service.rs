@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use crate::features::posts::service::{self as posts, PostError, SearchDocument};
 use crate::platform::cache::CachedBody;
 use crate::platform::http::DbCtx;
+use crate::platform::invalidation::{self, Invalidation};
 use crate::platform::search_text::{query_terms, snippet, tokens};
 use crate::platform::state::AppState;
 
@@ -73,9 +74,7 @@ pub async fn rebuild(app: &AppState) -> Result<usize> {
 /// Cached results depend on what is public now (a scheduled post appearing
 /// changes them too).
 pub async fn invalidate(app: &AppState) {
-    if let Err(error) = app.cache.bump_version(SEARCH).await {
-        tracing::error!(%error, "could not invalidate cached search results; they expire within a day");
-    }
+    invalidation::apply(app, Invalidation::default().bump(SEARCH)).await;
 }
 
 pub async fn version(app: &AppState) -> Result<IndexVersion> {

@@ -7,6 +7,7 @@ use crate::features::posts::schema::{POSTS_DETAIL, POSTS_LIST};
 use crate::platform::cache::CachedBody;
 use crate::platform::db::is_unique_violation;
 use crate::platform::http::{AdminCtx, AppError, DbCtx};
+use crate::platform::invalidation::{self, Invalidation};
 use crate::platform::state::AppState;
 
 use super::data;
@@ -157,12 +158,6 @@ fn group(rows: Vec<(i64, TagRef)>) -> HashMap<i64, Vec<TagRef>> {
 /// A tag's name or existence changed: the tag cloud and every cached post
 /// list and detail (which embed tag names) are stale.
 pub async fn invalidate_public(app: &AppState) {
-    let results = [
-        app.cache.delete(&[public_tags_key()]).await,
-        app.cache.bump_version(POSTS_LIST).await.map(|_| ()),
-        app.cache.bump_version(POSTS_DETAIL).await.map(|_| ()),
-    ];
-    for error in results.into_iter().filter_map(|r| r.err()) {
-        tracing::error!(%error, "could not invalidate public caches after a tag change; they expire with their TTL");
-    }
+    let invalidation = Invalidation::default().delete(&public_tags_key()).bump(POSTS_LIST).bump(POSTS_DETAIL);
+    invalidation::apply(app, invalidation).await;
 }

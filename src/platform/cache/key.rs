@@ -171,10 +171,23 @@ impl<T> Key<T> {
         self.ttl
     }
 
+    /// The key as plain data, to store (a durable invalidation keeps it).
+    pub fn address(&self) -> KeyAddress {
+        KeyAddress { namespace: self.namespace.name.to_owned(), versioned: self.namespace.versioned, parts: self.parts.clone() }
+    }
+
     /// The stored key name for a namespace version (`None` for plain namespaces).
     pub(crate) fn render(&self, version: Option<u64>) -> String {
         render_name(self.namespace.name, version, &self.parts)
     }
+}
+
+/// A key without its value type: what is needed to delete it later.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KeyAddress {
+    pub namespace: String,
+    pub versioned: bool,
+    pub parts: String,
 }
 
 /// `<namespace>[:v<version>]<parts>`: the one place the stored name's shape

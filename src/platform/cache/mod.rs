@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 use tokio_util::task::TaskTracker;
 
-pub use key::{CachedBody, Key, KeyPart, Namespace, weak_etag};
+pub use key::{CachedBody, Key, KeyAddress, KeyPart, Namespace, weak_etag};
 pub use store::{MemoryStore, NearCounts};
 use store::{NearCopies, Store};
 
@@ -41,6 +41,9 @@ struct Inner {
     flights: Mutex<HashMap<String, Arc<dyn Any + Send + Sync>>>,
     last_error_log: AtomicI64,
 }
+
+/// The metrics label of invalidations applied by namespace name.
+const DURABLE: Namespace = Namespace::plain("invalidation");
 
 /// How often a failing store is reported in the log (every failure is counted).
 const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
@@ -165,6 +168,24 @@ impl CacheService {
         }
         let namespace = keys.first().map(|k| k.namespace).unwrap_or(Namespace::plain("none"));
         self.0.store.delete(&names).await.map_err(|e| self.failed(namespace, "delete", e))
+    }
+
+    /// [`CacheService::bump_version`] by the namespace's name (durable invalidation).
+    pub async fn bump_named(&self, namespace: &str) -> Result<u64, CacheError> {
+        self.0.store.bump_version(namespace).await.map_err(|e| self.failed(DURABLE, "bump", e))
+    }
+
+    /// [`CacheService::delete`] by key addresses (durable invalidation).
+    pub async fn delete_addresses(&self, keys: &[KeyAddress]) -> Result<(), CacheError> {
+        let mut names = Vec::with_capacity(keys.len());
+        for key in keys {
+            let version = match key.versioned {
+                true => Some(self.0.store.version(&key.namespace).await.map_err(|e| self.failed(DURABLE, "version", e))?),
+                false => None,
+            };
+            names.push(key::render_name(&key.namespace, version, &key.parts));
+        }
+        self.0.store.delete(&names).await.map_err(|e| self.failed(DURABLE, "delete", e))
     }
 
     /// With Redis: the copies of large bodies this process keeps, and the

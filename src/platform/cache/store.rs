@@ -152,6 +152,9 @@ pub struct NearCounts {
 }
 
 /// The length of the first line with its newline, if it is short enough to be a hash.
+/// The longest any entry is kept in Redis, whatever its key's TTL.
+pub const REDIS_MAX_TTL: Duration = Duration::from_secs(10 * 60);
+
 fn first_line(bytes: &[u8]) -> Option<usize> {
     bytes.iter().take(128).position(|b| *b == b'\n').map(|i| i + 1)
 }
@@ -233,6 +236,10 @@ impl Store {
             }
             Store::Redis(redis, ..) => {
                 let key = redis.key(key);
+                // Shared entries outlive a process's view of them: an
+                // invalidation Redis refused is retried durably, and this
+                // bounds the damage if even that cannot be recorded.
+                let ttl = ttl.min(REDIS_MAX_TTL);
                 let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
                 redis.call(|mut c| async move { c.pset_ex::<_, _, ()>(key, bytes.as_ref(), millis).await }).await
             }
