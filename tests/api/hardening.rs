@@ -513,3 +513,34 @@ async fn a_frozen_redis_costs_reads_nothing_and_is_used_again_when_it_answers() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// D11: the templated paths declared no path parameters, validation rules
+/// were missing from the schemas (valid-by-schema requests got 422), and
+/// `getSession` claimed to need a cookie. (`scripts/fuzz-api.sh` checks the
+/// whole document against the running server in CI.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_states_what_the_server_checks() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let doc = app.user().get("/api/openapi.json").await.body;
+    for (path, name) in [("/api/post/{slug}", "slug"), ("/api/post/{slug}/related", "slug"), ("/sitemap/{part}", "part")] {
+        let parameters = doc["paths"][path]["get"]["parameters"].as_array().unwrap_or_else(|| panic!("{path} has no parameters"));
+        let declared = parameters.iter().find(|p| p["in"] == "path").unwrap_or_else(|| panic!("{path}: {parameters:?}"));
+        assert_eq!((declared["name"].as_str(), declared["required"].as_bool()), (Some(name), Some(true)), "{path}");
+    }
+    let list = doc["paths"]["/api/posts"]["get"]["parameters"].as_array().unwrap();
+    let param = |name: &str| list.iter().find(|p| p["name"] == name).unwrap()["schema"].clone();
+    assert_eq!((param("limit")["minimum"].as_i64(), param("limit")["maximum"].as_i64()), (Some(1), Some(50)));
+    assert_eq!(param("cursor")["minimum"].as_i64(), Some(1));
+    assert_eq!((param("tagName")["minLength"].as_i64(), param("tagName")["maxLength"].as_i64()), (Some(1), Some(50)));
+    assert_eq!(param("tagName")["pattern"], "^[^\\u0000]*$", "strings say they refuse NUL");
+    let tag = &doc["components"]["schemas"]["CreateTagInput"]["properties"]["name"];
+    assert!(tag["pattern"].as_str().is_some_and(|p| p.contains("\\x00-\\x1f")), "{tag}");
+    let security = doc["paths"]["/_fn/getSession"]["get"]["security"].as_array().unwrap();
+    assert!(security.contains(&json!({})), "getSession answers anonymously too: {security:?}");
+    // A multibyte name of 50 characters is as valid to the server as to the schema.
+    let mut admin = app.admin().await;
+    let res = admin.post("/_fn/createTag", json!({"name": "標".repeat(50)})).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let res = admin.get("/_fn/listPostRevisions?postId=1.0").await;
+    assert_ne!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "1.0 is an integer to JSON Schema: {}", res.text);
+}

@@ -8,6 +8,11 @@ use crate::platform::auth::{Role, Scope, User};
 use crate::platform::clock::Timestamp;
 
 pub const NAME_CHARS: std::ops::RangeInclusive<usize> = 2..=20;
+/// [`display_name`] as the OpenAPI schema states it (a little narrower: no
+/// surrounding whitespace).
+const DISPLAY_NAME_PATTERN: &str = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$";
+/// [`image_url`] as the OpenAPI schema states it (a little narrower: plain host names).
+const IMAGE_URL_PATTERN: &str = r"^$|^/([^/\s\x00][^\s\x00]*)?$|^https?://[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,4})?(/[^\s\x00]*)?$";
 pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=128;
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -15,9 +20,9 @@ pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=128;
 pub struct SignUpInput {
     /// Display name, 2-20 characters.
     #[garde(custom(display_name))]
-    #[schemars(length(min = 2, max = 20))]
+    #[schemars(length(min = 2, max = 20), pattern(DISPLAY_NAME_PATTERN))]
     pub name: String,
-    #[garde(email, length(max = 254))]
+    #[garde(email, length(chars, max = 254))]
     pub email: String,
     /// 8-128 characters.
     #[garde(length(chars, min = 8, max = 128))]
@@ -27,16 +32,16 @@ pub struct SignUpInput {
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignInInput {
-    #[garde(length(min = 1, max = 254))]
+    #[garde(length(chars, min = 1, max = 254))]
     pub email: String,
-    #[garde(length(min = 1, max = 1024))]
+    #[garde(length(chars, min = 1, max = 1024))]
     pub password: String,
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChangePasswordInput {
-    #[garde(length(min = 1, max = 1024))]
+    #[garde(length(chars, min = 1, max = 1024))]
     pub current_password: String,
     #[garde(length(chars, min = 8, max = 128))]
     pub new_password: String,
@@ -50,16 +55,18 @@ pub struct ChangePasswordInput {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateUserInput {
     #[garde(inner(custom(display_name)))]
+    #[schemars(length(min = 2, max = 20), pattern(DISPLAY_NAME_PATTERN))]
     pub name: Option<String>,
     /// An http(s) URL or a site path; `""` removes the image.
     #[garde(inner(custom(image_url)))]
+    #[schemars(length(max = 2048), pattern(IMAGE_URL_PATTERN))]
     pub image: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IdInput {
-    #[garde(length(min = 1, max = 128))]
+    #[garde(length(chars, min = 1, max = 128))]
     pub id: String,
 }
 
@@ -72,7 +79,7 @@ pub struct CreateApiTokenInput {
     #[garde(length(min = 1, max = 9))]
     pub scopes: Vec<Scope>,
     /// Lifetime in days; absent for a token that does not expire.
-    #[garde(inner(range(min = 1, max = 3650)))]
+    #[garde(range(min = 1, max = 3650))]
     pub expires_in_days: Option<u32>,
 }
 
@@ -80,21 +87,21 @@ pub struct CreateApiTokenInput {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListUsersInput {
     /// Matches part of the email or name, case-insensitively.
-    #[garde(inner(length(max = 100)))]
+    #[garde(length(chars, max = 100))]
     pub q: Option<String>,
     #[garde(skip)]
     pub role: Option<Role>,
     /// 1-100, default 20.
-    #[garde(inner(range(min = 1, max = 100)))]
+    #[garde(range(min = 1, max = 100))]
     pub limit: Option<u32>,
-    #[garde(inner(range(max = 1_000_000)))]
+    #[garde(range(max = 1_000_000))]
     pub offset: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetUserRoleInput {
-    #[garde(length(min = 1, max = 128))]
+    #[garde(length(chars, min = 1, max = 128))]
     pub user_id: String,
     #[garde(skip)]
     pub role: Role,

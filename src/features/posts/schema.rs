@@ -247,14 +247,14 @@ pub const DEFAULT_LIST_LIMIT: u32 = 12;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListInput {
     /// The `nextCursor` of the previous page.
-    #[garde(inner(range(min = 1)))]
+    #[garde(range(min = 1))]
     pub cursor: Option<i64>,
     /// 1-50, default 12.
-    #[garde(inner(range(min = 1, max = MAX_LIST_LIMIT)))]
+    #[garde(range(min = 1, max = MAX_LIST_LIMIT))]
     pub limit: Option<u32>,
-    #[garde(inner(length(min = 1, max = 50)))]
+    #[garde(length(chars, min = 1, max = 50))]
     pub tag_name: Option<String>,
-    #[garde(inner(length(min = 1, max = 50)))]
+    #[garde(length(chars, min = 1, max = 50))]
     pub category: Option<String>,
     #[garde(skip)]
     pub exclude_pinned: Option<bool>,
@@ -286,7 +286,7 @@ impl From<ListInput> for ListQuery {
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SlugInput {
-    #[garde(length(min = 1, max = 200))]
+    #[garde(length(chars, min = 1, max = 200))]
     pub slug: String,
 }
 
@@ -294,27 +294,27 @@ pub struct SlugInput {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LimitInput {
     /// 1-20.
-    #[garde(inner(range(min = 1, max = 20)))]
+    #[garde(range(min = 1, max = 20))]
     pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RelatedInput {
-    #[garde(length(min = 1, max = 200))]
+    #[garde(length(chars, min = 1, max = 200))]
     pub slug: String,
     /// 1-20, default 3.
-    #[garde(inner(range(min = 1, max = 20)))]
+    #[garde(range(min = 1, max = 20))]
     pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GenerateSlugInput {
-    #[garde(inner(length(max = 200)))]
+    #[garde(length(chars, max = 200))]
     pub title: Option<String>,
     /// The post being edited (its own slug is not a collision).
-    #[garde(inner(range(min = 1)))]
+    #[garde(range(min = 1))]
     pub exclude_id: Option<i64>,
 }
 
@@ -346,10 +346,10 @@ pub enum AdminSortDir {
 #[derive(Debug, Default, Deserialize, Validate, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AdminListInput {
-    #[garde(inner(range(max = 1_000_000)))]
+    #[garde(range(max = 1_000_000))]
     pub offset: Option<u32>,
     /// 1-50, default 10.
-    #[garde(inner(range(min = 1, max = 50)))]
+    #[garde(range(min = 1, max = 50))]
     pub limit: Option<u32>,
     #[garde(skip)]
     pub status: Option<PostStatus>,
@@ -357,7 +357,7 @@ pub struct AdminListInput {
     #[garde(skip)]
     pub public_only: Option<bool>,
     /// Part of the title, case-insensitively.
-    #[garde(inner(length(max = 200)))]
+    #[garde(length(chars, max = 200))]
     pub search: Option<String>,
     #[garde(skip)]
     pub sort_by: Option<AdminSortBy>,
@@ -375,19 +375,20 @@ pub struct IdInput {
 #[derive(Debug, Default, Deserialize, Validate, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PostPatch {
-    #[garde(inner(length(max = 200)))]
+    #[garde(length(chars, max = 200))]
     pub title: Option<String>,
     #[garde(inner(custom(valid_slug)))]
+    #[schemars(length(min = 1, max = 200), pattern(SLUG_PATTERN))]
     pub slug: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[garde(inner(inner(length(max = 2000))))]
+    #[garde(length(chars, max = 2000))]
     pub summary: Option<Option<String>>,
     /// Markdown, at most 1 MB.
     #[serde(default, deserialize_with = "nullable")]
-    #[garde(inner(inner(length(max = 1_048_576))))]
+    #[garde(length(chars, max = 1_048_576))]
     pub content: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[garde(inner(inner(length(min = 1, max = 50))))]
+    #[garde(length(chars, min = 1, max = 50))]
     pub category: Option<Option<String>>,
     #[garde(skip)]
     pub visibility: Option<Visibility>,
@@ -436,7 +437,7 @@ pub struct PublishOutput {
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PreviewSummaryInput {
-    #[garde(length(max = 1_048_576))]
+    #[garde(length(chars, max = 1_048_576))]
     pub content: String,
 }
 
@@ -444,6 +445,9 @@ pub struct PreviewSummaryInput {
 pub struct SummaryOutput {
     pub summary: String,
 }
+
+/// What [`slugify`] leaves unchanged, as the OpenAPI schema states it.
+const SLUG_PATTERN: &str = r"^[a-z0-9\u4e00-\u9fa5]+(-[a-z0-9\u4e00-\u9fa5]+)*$";
 
 fn valid_slug(value: &str, _: &()) -> garde::Result {
     if value.is_empty() || value.chars().count() > 200 {

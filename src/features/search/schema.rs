@@ -24,7 +24,7 @@ pub struct SearchInput {
     #[garde(length(chars, min = 1, max = 200))]
     pub q: String,
     /// 1-25, default 10.
-    #[garde(inner(range(min = 1, max = 25)))]
+    #[garde(range(min = 1, max = 25))]
     pub limit: Option<u32>,
     /// The original's index version parameter; accepted and ignored.
     #[garde(skip)]

@@ -66,7 +66,7 @@ pub struct TagsAdminInput {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTagInput {
     #[garde(custom(tag_name))]
-    #[schemars(length(min = 1, max = 50))]
+    #[schemars(length(min = 1, max = 50), pattern(TAG_NAME_PATTERN))]
     pub name: String,
 }
 
@@ -74,6 +74,7 @@ pub struct CreateTagInput {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TagPatch {
     #[garde(inner(custom(tag_name)))]
+    #[schemars(length(min = 1, max = 50), pattern(TAG_NAME_PATTERN))]
     pub name: Option<String>,
 }
 
@@ -108,6 +109,10 @@ pub struct SetPostTagsInput {
     #[garde(length(max = 50), inner(range(min = 1)))]
     pub tag_ids: Vec<i64>,
 }
+
+/// [`tag_name`] as the OpenAPI schema states it: no control characters,
+/// not only whitespace.
+const TAG_NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
 
 fn tag_name(value: &str, _: &()) -> garde::Result {
     let chars = value.trim().chars().count();

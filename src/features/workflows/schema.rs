@@ -32,21 +32,21 @@ impl RunStatus {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListRunsInput {
     /// Only runs of this workflow.
-    #[garde(inner(length(min = 1, max = 100)))]
+    #[garde(length(chars, min = 1, max = 100))]
     pub name: Option<String>,
     #[garde(skip)]
     pub status: Option<RunStatus>,
     /// Runs created before this run id (the last id of the previous page).
-    #[garde(inner(length(min = 1, max = 64)))]
+    #[garde(length(chars, min = 1, max = 64))]
     pub before: Option<String>,
     /// 1-200, default 50.
-    #[garde(inner(range(min = 1, max = 200)))]
+    #[garde(range(min = 1, max = 200))]
     pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RunIdInput {
-    #[garde(length(min = 1, max = 64))]
+    #[garde(length(chars, min = 1, max = 64))]
     pub id: String,
 }

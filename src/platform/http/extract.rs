@@ -70,17 +70,50 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
         let query = parts.uri.query().unwrap_or_default();
-        if let Some((key, _)) = form_urlencoded::parse(query.as_bytes()).find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        // A NUL arrives percent-encoded: only such a query is looked at closer.
+        if query.contains("%00")
+            && let Some((key, _)) = form_urlencoded::parse(query.as_bytes()).find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
             return Err(nul_error(&camel_case_path(&key)));
         }
-        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        let value: T = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            let path = e.path().to_string();
-            data_error(&path, &e.into_inner().to_string())
-        })?;
+        let value: T = match parse_query(query) {
+            Ok(value) => value,
+            Err((path, message)) => retry_with_integral_decimals(query, &path).ok_or_else(|| data_error(&path, &message))?,
+        };
         validate(&value)?;
         Ok(ValidQuery(value))
     }
+}
+
+fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, (String, String)> {
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|e| (e.path().to_string(), e.into_inner().to_string()))
+}
+
+/// `4.0` is an integer to JSON Schema (and so to the OpenAPI document): a
+/// query whose parameter failed to parse, written so, is read again with
+/// each such parameter as `4`. `None` when that is not the reason.
+fn retry_with_integral_decimals<T: DeserializeOwned>(query: &str, failed_at: &str) -> Option<T> {
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let mut failed_at = failed_at.to_owned();
+    for _ in 0..pairs.len() {
+        let pair = pairs.iter_mut().find(|(k, v)| *k == failed_at && integral_decimal(v).is_some())?;
+        pair.1 = integral_decimal(&pair.1)?;
+        let encoded = form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
+        match parse_query(&encoded) {
+            Ok(value) => return Some(value),
+            Err((path, _)) => failed_at = path,
+        }
+    }
+    None
+}
+
+/// `"-12.00"` -> `"-12"`: a decimal whose fraction is all zeros, as an integer.
+fn integral_decimal(text: &str) -> Option<String> {
+    let (whole, fraction) = text.split_once('.')?;
+    let digits = whole.strip_prefix('-').unwrap_or(whole);
+    let integral = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && fraction.bytes().all(|b| b == b'0');
+    integral.then(|| whole.to_owned())
 }
 
 /// The one rule for U+0000 on both backends: no text input may hold it
@@ -120,17 +153,32 @@ fn nul_path(value: &serde_json::Value, at: String) -> Option<String> {
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| AppError::bad_request(format!("Malformed JSON: {e}")))?;
+    integral_floats_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => data_error(&path, &inner.to_string()),
-            _ => AppError::bad_request(format!("Malformed JSON: {inner}")),
+        data_error(&path, &e.into_inner().to_string())
+    })
+}
+
+/// JSON (and JSON Schema) make no difference between `4` and `4.0`; serde
+/// refuses a float where it wants an integer. Integral floats in the i64
+/// range become integers, so a client that writes ids as `4.0` is understood.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f >= i64::MIN as f64
+                && f < i64::MAX as f64
+            {
+                *value = serde_json::Value::from(f as i64);
+            }
         }
-    })?;
-    deserializer.end().map_err(|e| AppError::bad_request(format!("Malformed JSON: {e}")))?;
-    Ok(value)
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
 }
 
 /// A value of the wrong type, a missing or an unknown field: 422 at its path.
@@ -201,6 +249,32 @@ mod tests {
         let value: Input = parse_json(json.as_bytes())?;
         validate(&value)?;
         Ok(value)
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Query {
+        post_id: i64,
+        q: Option<String>,
+    }
+
+    #[test]
+    fn integers_written_as_integral_decimals_are_read() {
+        assert_eq!(integral_decimal("-12.00").as_deref(), Some("-12"));
+        assert_eq!(integral_decimal("1.5"), None);
+        assert_eq!(integral_decimal("a.0"), None);
+        let query: Query = retry_with_integral_decimals("postId=7.0&q=1.0", "postId").unwrap();
+        assert_eq!((query.post_id, query.q.as_deref()), (7, Some("1.0")), "only the parameter that failed is rewritten");
+        assert!(retry_with_integral_decimals::<Query>("postId=7.5", "postId").is_none());
+        let (status, paths) = fields(AppError::validation(FieldErrors::from([("postId".to_owned(), vec![String::new()])])));
+        assert_eq!((status, paths), (422, vec!["postId".to_owned()]));
+    }
+
+    #[test]
+    fn integral_floats_in_json_are_integers() {
+        let value: Query = parse_json(br#"{"postId": 4294967296.0}"#).unwrap();
+        assert_eq!(value.post_id, 4_294_967_296);
+        assert!(parse_json::<Query>(br#"{"postId": 4.5}"#).is_err());
     }
 
     #[test]

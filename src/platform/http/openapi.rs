@@ -23,7 +23,7 @@ pub fn document<'a>(endpoints: impl IntoIterator<Item = &'a Endpoint>, base_url:
     }
 
     let schemas = generator.take_definitions(true);
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "flint",
@@ -40,7 +40,29 @@ pub fn document<'a>(endpoints: impl IntoIterator<Item = &'a Endpoint>, base_url:
                 "apiToken": {"type": "http", "scheme": "bearer", "description": "API token from createApiToken."}
             }
         }
-    })
+    });
+    state_no_nul(&mut document);
+    document
+}
+
+/// Every text input refuses U+0000 (see `extract.rs`); the schemas say so,
+/// as a pattern on each string that has none of its own.
+fn state_no_nul(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let is_string = match map.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            if is_string && !map.contains_key("pattern") && !map.contains_key("enum") && !map.contains_key("const") {
+                map.insert("pattern".into(), json!("^[^\\u0000]*$"));
+            }
+            map.values_mut().for_each(state_no_nul);
+        }
+        Value::Array(items) => items.iter_mut().for_each(state_no_nul),
+        _ => {}
+    }
 }
 
 fn operation(endpoint: &Endpoint, generator: &mut schemars::SchemaGenerator, error_schema: &Value) -> Value {
@@ -52,13 +74,17 @@ fn operation(endpoint: &Endpoint, generator: &mut schemars::SchemaGenerator, err
         "x-flint-cache": endpoint.effective_cache(),
     });
 
+    let mut parameters = path_parameters(&endpoint.path);
     if let Some(input) = endpoint.input {
         let schema = input(generator).to_value();
         if endpoint.method == Method::GET {
-            op["parameters"] = Value::Array(query_parameters(&schema, generator));
+            parameters.extend(query_parameters(&schema, generator));
         } else {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema}}});
         }
+    }
+    if !parameters.is_empty() {
+        op["parameters"] = Value::Array(parameters);
     }
 
     let success = match endpoint.output {
@@ -71,7 +97,12 @@ fn operation(endpoint: &Endpoint, generator: &mut schemars::SchemaGenerator, err
     });
 
     if endpoint.meta.access != Access::Public {
-        let mut security = vec![json!({"sessionCookie": []})];
+        // A session is optional where access is `Session`: the empty
+        // requirement says the operation also answers anonymously.
+        let mut security = match endpoint.meta.access {
+            Access::Session => vec![json!({}), json!({"sessionCookie": []})],
+            _ => vec![json!({"sessionCookie": []})],
+        };
         match endpoint.meta.token {
             TokenAccess::Never => {}
             TokenAccess::Any => security.push(json!({"apiToken": []})),
@@ -83,6 +114,18 @@ fn operation(endpoint: &Endpoint, generator: &mut schemars::SchemaGenerator, err
         op["security"] = Value::Array(security);
     }
     op
+}
+
+/// The `{name}` segments of a route's path (at most one per route; see
+/// `PathParam`): required, a non-empty string without `/`.
+fn path_parameters(path: &str) -> Vec<Value> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| {
+            json!({"name": name, "in": "path", "required": true,
+                   "schema": {"type": "string", "minLength": 1, "pattern": "^[^/\\u0000]+$"}})
+        })
+        .collect()
 }
 
 /// One query parameter per property of the input object.
