@@ -14,6 +14,7 @@ backend_tests!(
     publishing_is_one_transaction,
     feeds_survive_forbidden_characters_and_carry_summaries_as_text,
     a_nul_byte_is_refused_the_same_way_on_both_backends,
+    one_account_takes_ten_password_guesses_per_quarter_hour_from_any_number_of_clients,
 );
 
 async fn new_post(admin: &mut Client<'_>) -> i64 {
@@ -543,4 +544,57 @@ async fn the_openapi_document_states_what_the_server_checks() {
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     let res = admin.get("/_fn/listPostRevisions?postId=1.0").await;
     assert_ne!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "1.0 is an integer to JSON Schema: {}", res.text);
+}
+
+/// Smaller: 10 addresses x 5 attempts made 50 guesses at one account in a
+/// minute. The account now allows 10 per 15 minutes, from any client; the
+/// bucket refills, so the owner is slowed, never locked out for good.
+async fn one_account_takes_ten_password_guesses_per_quarter_hour_from_any_number_of_clients(backend: Backend) {
+    let vars = [("FLINT_TRUSTED_PROXIES", "127.0.0.1/32")];
+    let app = TestApp::spawn_with(backend, &vars).await;
+    app.signed_up("owner@example.com", "Owner").await;
+    let attempt = |ip: String, password: &'static str| {
+        let request = app
+            .http
+            .post(app.url("/api/auth/sign-in/email"))
+            .header("x-forwarded-for", ip)
+            .json(&json!({"email": "Owner@Example.com", "password": password}));
+        async move { crate::helpers::read(request.send().await.unwrap()).await }
+    };
+    let mut refused_by_account = 0;
+    for i in 0..50 {
+        // Ten clients, each within its own limit of 5 a minute.
+        let res = attempt(format!("198.51.100.{}", i % 10), "wrong password guess").await;
+        match res.status {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert!(res.body["error"]["message"].as_str().unwrap().contains("this account"), "{}", res.text);
+                assert!(res.header("retry-after").is_some());
+                refused_by_account += 1;
+            }
+            other => panic!("{other}: {}", res.text),
+        }
+    }
+    assert_eq!(refused_by_account, 40, "ten guesses were checked, the other forty refused");
+    // The right password is refused too while the bucket is empty (a
+    // refusal must not tell whether the guess was right), and works once
+    // it has refilled a little.
+    assert_eq!(attempt("203.0.113.1".into(), crate::helpers::PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
+    app.clock.advance(Duration::from_secs(91));
+    assert_eq!(attempt("203.0.113.1".into(), crate::helpers::PASSWORD).await.status, StatusCode::OK);
+}
+
+/// Smaller: the CSRF check took `Origin: https://host:port` for an http site.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_origin_with_another_scheme_is_another_origin() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut kim = app.signed_up("kim@example.com", "Kim").await;
+    let cookie = kim.cookie.clone().unwrap();
+    let with_origin = |origin: String| {
+        app.http.post(app.url("/api/auth/update-user")).header("cookie", &cookie).header("origin", origin).json(&json!({"name": "Kimmy"}))
+    };
+    let res = kim.send(with_origin(format!("https://{}", app.addr))).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.text);
+    assert_eq!(res.code(), "CROSS_ORIGIN_REQUEST");
+    assert_eq!(kim.send(with_origin(format!("http://{}", app.addr))).await.status, StatusCode::OK);
 }

@@ -130,10 +130,11 @@ backend_tests!(
 );
 
 /// Five failed sign-ins from one address, then a sixth.
-async fn exhaust_sign_in(app: &TestApp, spoof: bool) -> crate::helpers::Res {
+/// (Each call of a test uses its own email: an account also has a limit of its own.)
+async fn exhaust_sign_in(app: &TestApp, spoof: bool, email: &str) -> crate::helpers::Res {
     let mut last = None;
     for attempt in 0..6 {
-        let mut request = app.http.post(app.url("/api/auth/sign-in/email")).json(&json!({"email": "who@example.com", "password": "wrong"}));
+        let mut request = app.http.post(app.url("/api/auth/sign-in/email")).json(&json!({"email": email, "password": "wrong"}));
         if spoof {
             request =
                 request.header("x-forwarded-for", format!("198.51.100.{attempt}")).header("x-real-ip", format!("203.0.113.{attempt}"));
@@ -150,7 +151,7 @@ async fn exhaust_sign_in(app: &TestApp, spoof: bool) -> crate::helpers::Res {
 
 async fn sign_in_is_limited_per_client_and_path(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let denied = exhaust_sign_in(&app, true).await;
+    let denied = exhaust_sign_in(&app, true, "who@example.com").await;
     assert_eq!(denied.status, StatusCode::TOO_MANY_REQUESTS, "spoofed forwarding headers from an untrusted peer are ignored");
     assert_eq!(denied.code(), "RATE_LIMITED");
     let retry = denied.body["error"]["retryAfterMs"].as_u64().unwrap();
@@ -173,9 +174,9 @@ async fn sign_in_is_limited_per_client_and_path(backend: Backend) {
 
 async fn trusted_proxies_separate_clients(backend: Backend) {
     let app = TestApp::spawn_with(backend, &[("FLINT_TRUSTED_PROXIES", "127.0.0.1")]).await;
-    let last = exhaust_sign_in(&app, true).await;
+    let last = exhaust_sign_in(&app, true, "who@example.com").await;
     assert_eq!(last.status, StatusCode::UNAUTHORIZED, "behind a trusted proxy each forwarded client has its own bucket");
-    let denied = exhaust_sign_in(&app, false).await;
+    let denied = exhaust_sign_in(&app, false, "other@example.com").await;
     assert_eq!(denied.status, StatusCode::TOO_MANY_REQUESTS, "the proxy itself is one client");
 }
 

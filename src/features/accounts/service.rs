@@ -44,6 +44,8 @@ pub enum AccountError {
     LastAdmin,
     #[error("too many sign-up attempts for this email address")]
     TooManyAttempts { retry_after_ms: Option<u64> },
+    #[error("too many sign-in attempts for this account; wait a little and try again")]
+    TooManySignIns { retry_after_ms: Option<u64> },
     #[error("the rate limiter is unavailable")]
     LimiterUnavailable,
     #[error(transparent)]
@@ -73,7 +75,7 @@ impl From<AccountError> for AppError {
             AccountError::UserNotFound => AppError::not_found("USER_NOT_FOUND", message),
             AccountError::ScopeNotGrantable(_) => AppError::permission_denied(message),
             AccountError::LastAdmin => AppError::conflict("LAST_ADMIN", message),
-            AccountError::TooManyAttempts { retry_after_ms } => {
+            AccountError::TooManyAttempts { retry_after_ms } | AccountError::TooManySignIns { retry_after_ms } => {
                 let mut error = AppError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", message);
                 if let AppError::Client(client) = &mut error {
                     client.retry_after_ms = retry_after_ms;
@@ -124,9 +126,23 @@ pub async fn sign_up(ctx: &DbCtx, input: &SignUpInput, client: &ClientInfo) -> R
     Ok((user, session))
 }
 
+/// Sign-in attempts per account, whatever clients they come from: the
+/// per-client limits alone let 10 addresses make 50 guesses a minute at
+/// one password. A refilling bucket slows guessing to one per 90 s once
+/// spent, and never locks the account until someone unlocks it.
+const SIGN_INS_PER_ACCOUNT: Limit = Limit::new(10, Duration::from_secs(15 * 60));
+
 /// Sign-in: an unknown email does the same password work as a wrong
 /// password, and both answer the same error.
 pub async fn sign_in(ctx: &DbCtx, input: &SignInInput, client: &ClientInfo) -> Result<(User, NewSession)> {
+    let email = input.email.trim().to_lowercase();
+    match ctx.limiter.check(&format!("email-signin:{email}"), SIGN_INS_PER_ACCOUNT).await {
+        Verdict::Decided(decision) if !decision.allowed => {
+            return Err(AccountError::TooManySignIns { retry_after_ms: decision.retry_after_ms });
+        }
+        Verdict::Unavailable => return Err(AccountError::LimiterUnavailable),
+        Verdict::Decided(_) | Verdict::Unchecked => {}
+    }
     let found = data::find_by_email(&ctx.db, input.email.trim()).await?;
     let stored_hash = found.as_ref().and_then(|f| f.password_hash.as_deref());
     let password_ok = ctx.passwords.verify(&input.password, stored_hash).await?;

@@ -33,6 +33,23 @@ fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     forwarded.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer)
 }
 
+/// The client as rate limits count it: an IPv4 address, or the /64 network
+/// of an IPv6 one (one subscriber is usually given a whole /64, so counting
+/// single IPv6 addresses would give one client 2^64 buckets). An IPv4
+/// address mapped into IPv6 counts as the IPv4 address.
+pub fn rate_limit_identity(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("{}/64", std::net::Ipv6Addr::from(network))
+            }
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,6 +60,18 @@ mod tests {
             map.append(*k, v.parse().unwrap());
         }
         map
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_network() {
+        let a = rate_limit_identity("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = rate_limit_identity("2001:db8:1:2:ffff:1:2:3".parse().unwrap());
+        let other = rate_limit_identity("2001:db8:1:3::1".parse().unwrap());
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_eq!(a, b);
+        assert_ne!(a, other);
+        assert_eq!(rate_limit_identity("::ffff:198.51.100.7".parse().unwrap()), "198.51.100.7");
+        assert_eq!(rate_limit_identity("198.51.100.7".parse().unwrap()), "198.51.100.7");
     }
 
     #[test]

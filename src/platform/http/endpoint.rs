@@ -27,7 +27,7 @@ use crate::platform::rate_limit::{Decision, RateLimit, Verdict};
 use crate::platform::state::AppState;
 
 use super::cache_policy::CachePolicy;
-use super::client_ip::client_ip;
+use super::client_ip::{client_ip, rate_limit_identity};
 use super::context::{CookieRefresh, has_bearer, resolve_session};
 use super::error::AppError;
 use super::front;
@@ -301,7 +301,7 @@ async fn check_rate_limits(
     state: &AppState,
 ) -> Result<Option<(RateLimit, Decision)>, Box<Response>> {
     let identity = match client_ip(parts, &state.config.trusted_proxies) {
-        Some(ip) => ip.to_string(),
+        Some(ip) => rate_limit_identity(ip),
         None => match resolve_session(parts, state).await {
             Ok(Some(session)) => format!("user:{}", session.user.id),
             _ => "unknown".to_owned(),
@@ -374,9 +374,14 @@ fn is_cross_origin_browser_write(parts: &axum::http::request::Parts, config: &Co
     if origin.eq_ignore_ascii_case(&config.origin()) {
         return false;
     }
-    let origin_host = origin.split_once("://").map(|(_, host)| host);
+    // The request's own host counts only with the site's scheme: an http
+    // site must not take `https://host:port` (another origin) for itself.
+    let config_origin = config.origin();
+    let site_scheme = config_origin.split_once("://").map(|(scheme, _)| scheme);
+    let Some((scheme, origin_host)) = origin.split_once("://") else { return true };
     let host = header_text(header::HOST);
-    !matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+    let same_scheme = site_scheme.is_some_and(|s| s.eq_ignore_ascii_case(scheme));
+    !(same_scheme && host.is_some_and(|h| h.eq_ignore_ascii_case(origin_host)))
 }
 
 /// Adds a weak ETag (hash of the body) and answers 304 when the client has it.
