@@ -7,11 +7,17 @@
 //!
 //! Each case runs for about two seconds after a warm-up and prints a Markdown
 //! table of operations per second, microseconds per operation and MB/s.
+//!
+//! A second table times hostile inputs once each (the median of three): the
+//! largest of each shape that the content bounds let through (1 MiB, nesting
+//! 100 deep), and the sanitiser alone on deeper `<div>` nesting than the
+//! bounds allow, which shows why they exist: its cost grows with elements ×
+//! depth (each start tag walks the stack of open elements for scope).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use flint::platform::content::{extractive_summary, reading_time, render};
+use flint::platform::content::{MAX_NESTING, extractive_summary, reading_time, render, sanitize};
 use flint::platform::search_text::{index_text, query_terms};
 
 /// A post like `flint seed` writes: headings, lists, a quote, a link and a
@@ -92,12 +98,68 @@ fn main() {
         }),
     ];
 
+    print_rows(&rows);
+    hostile();
+}
+
+fn print_rows(rows: &[Row]) {
     println!("| case | input bytes | ops/s | µs/op | MB/s |");
     println!("|---|---:|---:|---:|---:|");
-    for row in &rows {
+    for row in rows {
         let seconds = row.elapsed.as_secs_f64();
         let per_second = row.ops as f64 / seconds;
         let megabytes = row.bytes_per_op as f64 * per_second / 1e6;
         println!("| {} | {} | {:.0} | {:.1} | {:.1} |", row.case, row.bytes_per_op, per_second, 1e6 / per_second, megabytes);
+    }
+}
+
+/// The median of three timings of `op`.
+fn once(mut op: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            op();
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[1]
+}
+
+fn hostile() {
+    const MIB: usize = 1 << 20;
+    let fill = |unit: &str| unit.repeat(MIB / unit.len());
+    let row = format!("|{}\n", "x|".repeat(400));
+    let header = format!("|{}\n|{}\n", "h|".repeat(400), "-|".repeat(400));
+    let table = format!("{header}{}", row.repeat((MIB - header.len()) / row.len()));
+    let nested_divs = fill(&format!("{}x{}", "<div>".repeat(MAX_NESTING), "</div>".repeat(MAX_NESTING)));
+    let nested_quotes = fill(&format!("{} x\n\n", ">".repeat(MAX_NESTING - 1)));
+    let brackets = fill("[");
+    let emphasis = fill("*a ");
+    println!();
+    println!("| hostile input (rendered whole, within the bounds) | bytes | ms |");
+    println!("|---|---:|---:|");
+    for (case, input) in [
+        ("table, 400 columns", &table),
+        ("<div> nested 100 deep, repeated", &nested_divs),
+        ("quotes nested 99 deep, repeated", &nested_quotes),
+        ("unclosed [", &brackets),
+        ("unclosed * emphasis", &emphasis),
+    ] {
+        let took = once(|| {
+            black_box(render(black_box(input)).ok());
+        });
+        println!("| {case} | {} | {:.0} |", input.len(), took.as_secs_f64() * 1e3);
+    }
+    println!();
+    println!("| sanitiser alone, n nested <div> (past the bound) | ms | ms / n² × 10⁶ |");
+    println!("|---|---:|---:|");
+    for n in [2_000usize, 4_000, 8_000, 16_000] {
+        let html = "<div>".repeat(n);
+        let took = once(|| {
+            black_box(sanitize(black_box(&html)));
+        });
+        let ms = took.as_secs_f64() * 1e3;
+        println!("| {n} | {ms:.0} | {:.2} |", ms / (n * n) as f64 * 1e6);
     }
 }
