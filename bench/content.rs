@@ -131,7 +131,8 @@ fn hostile() {
     let fill = |unit: &str| unit.repeat(MIB / unit.len());
     let row = format!("|{}\n", "x|".repeat(400));
     let header = format!("|{}\n|{}\n", "h|".repeat(400), "-|".repeat(400));
-    let table = format!("{header}{}", row.repeat((MIB - header.len()) / row.len()));
+    let table_of = |bytes: usize| format!("{header}{}", row.repeat((bytes - header.len()) / row.len()));
+    let (table, half_table, quarter_table) = (table_of(MIB), table_of(MIB / 2), table_of(MIB / 4));
     let nested_divs = fill(&format!("{}x{}", "<div>".repeat(MAX_NESTING), "</div>".repeat(MAX_NESTING)));
     let nested_quotes = fill(&format!("{} x\n\n", ">".repeat(MAX_NESTING - 1)));
     let brackets = fill("[");
@@ -140,6 +141,8 @@ fn hostile() {
     println!("| hostile input (rendered whole, within the bounds) | bytes | ms |");
     println!("|---|---:|---:|");
     for (case, input) in [
+        ("table, 400 columns (¼ MiB)", &quarter_table),
+        ("table, 400 columns (½ MiB)", &half_table),
         ("table, 400 columns", &table),
         ("<div> nested 100 deep, repeated", &nested_divs),
         ("quotes nested 99 deep, repeated", &nested_quotes),

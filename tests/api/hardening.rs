@@ -63,6 +63,11 @@ struct Server {
 
 impl Server {
     async fn start(database_url: &str) -> Server {
+        Self::start_with(database_url, "0", std::process::Stdio::null()).await
+    }
+
+    /// With `workers` workflow workers and warnings logged to `log`.
+    async fn start_with(database_url: &str, workers: &str, log: impl Into<std::process::Stdio>) -> Server {
         flint::platform::ai::install_crypto_provider();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_flint"))
@@ -71,11 +76,12 @@ impl Server {
             .env("DATABASE_URL", database_url)
             .env("FLINT_LISTEN", format!("127.0.0.1:{port}"))
             .env("ADMIN_EMAIL", crate::helpers::ADMIN_EMAIL)
-            .env("FLINT_LOG", "error")
-            .env("FLINT_WORKFLOW_WORKERS", "0")
+            .env("FLINT_LOG", "warn")
+            .env("FLINT_LOG_FORMAT", "json")
+            .env("FLINT_WORKFLOW_WORKERS", workers)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("flint serve starts");
         let base = format!("http://127.0.0.1:{port}");
@@ -135,6 +141,52 @@ impl Drop for SmallDisk {
     fn drop(&mut self) {
         let _ = std::process::Command::new("umount").arg("-l").arg(self.dir.path()).status();
     }
+}
+
+fn workflow_status(database_url: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flint"))
+        .args(["workflow", "status"])
+        .env_clear()
+        .env("DATABASE_URL", database_url)
+        .env("FLINT_LOG", "error")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// D2: on a full disk the workflow claim loop spun with no pause (654
+/// warnings a second). It backs off now, and resumes once there is room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_workers_back_off_while_the_disk_is_full() {
+    let Some(disk) = SmallDisk::mount("8m") else { return };
+    let url = format!("sqlite://{}", disk.dir.path().join("flint.db").display());
+    // A run that works a second, sleeps a second, then needs the disk to wake.
+    let created = std::process::Command::new(env!("CARGO_BIN_EXE_flint"))
+        .args(["workflow", "selftest", "--runs", "1", "--steps", "2", "--pause-ms", "1000"])
+        .env_clear()
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let log_dir = tempfile::tempdir().unwrap();
+    let log_path = log_dir.path().join("serve.log");
+    let server = Server::start_with(&url, "1", std::fs::File::create(&log_path).unwrap()).await;
+    let started = Instant::now();
+    while !workflow_status(&url).contains("sleeping") {
+        assert!(started.elapsed() < Duration::from_secs(20), "the run never slept: {}", workflow_status(&url));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    disk.fill();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let claim_failures = std::fs::read_to_string(&log_path).unwrap().matches("could not claim workflow runs").count();
+    assert!((1..=12).contains(&claim_failures), "{claim_failures} claim failures logged in 5 s");
+    disk.free();
+    let freed = Instant::now();
+    while !workflow_status(&url).contains("completed") {
+        assert!(freed.elapsed() < Duration::from_secs(45), "the run did not finish once there was room: {}", workflow_status(&url));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    server.kill();
 }
 
 /// D2: with the disk full, SQLite writes answered 200 and were gone. Now a
