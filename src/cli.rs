@@ -105,11 +105,9 @@ enum RoleArg {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     crate::platform::ai::install_crypto_provider();
-    // A missing .env is normal; a broken one is worth a warning.
-    if let Err(error) = dotenvy::dotenv()
-        && !error.not_found()
-    {
-        eprintln!("warning: could not read .env: {error}");
+    if let Err(error) = load_dotenv(std::path::Path::new(".env")) {
+        eprintln!("error: {error}");
+        return ExitCode::from(2);
     }
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -129,12 +127,36 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config)) {
         Ok(()) => ExitCode::SUCCESS,
+        // Printed once, here (not also logged: both go to stderr).
         Err(error) => {
-            tracing::error!("{error:#}");
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Reads `.env` (variables already set in the environment win). A missing
+/// file is normal; a malformed one stops start-up with its line number and
+/// nothing of it applied, rather than half the file.
+fn load_dotenv(path: &std::path::Path) -> Result<(), String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
+    };
+    for item in dotenvy::from_read_iter(text.as_bytes()) {
+        if let Err(error) = item {
+            let line = match &error {
+                dotenvy::Error::LineParse(bad, _) => {
+                    let first = bad.lines().next().unwrap_or_default();
+                    text.lines().position(|l| l == first).map_or(String::new(), |n| format!(" line {}", n + 1))
+                }
+                _ => String::new(),
+            };
+            return Err(format!("{}{line}: {error}", path.display()));
+        }
+    }
+    dotenvy::from_path(path).map_err(|error| format!("{}: {error}", path.display()))
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {

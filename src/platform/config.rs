@@ -291,8 +291,7 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut reader = Reader { lookup: &lookup, errors: Vec::new() };
 
-        let listen: Option<SocketAddr> = reader
-            .parse("FLINT_LISTEN", "127.0.0.1:8080", |v| v.parse().map_err(|_| format!("'{v}' is not an address like 127.0.0.1:8080")));
+        let listen: Option<SocketAddr> = reader.parse("FLINT_LISTEN", "127.0.0.1:8080", parse_listen);
         let base_url = reader.parse("FLINT_BASE_URL", "", |v| {
             if v.is_empty() {
                 return Ok(default_base_url(listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)))));
@@ -596,6 +595,23 @@ impl Reader<'_> {
         }
         self.parse(name, "", |_| parse(&value))
     }
+}
+
+/// `127.0.0.1:8080`, `[::1]:8080`, or a host name with a port
+/// (`localhost:8080`), resolved now; an IPv4 address is preferred, as
+/// `localhost` usually means 127.0.0.1 to whoever types it.
+fn parse_listen(v: &str) -> Result<SocketAddr, String> {
+    if let Ok(address) = v.parse() {
+        return Ok(address);
+    }
+    let not_an_address = || format!("'{v}' is not an address like 127.0.0.1:8080 or localhost:8080");
+    let (host, port) = v.rsplit_once(':').ok_or_else(not_an_address)?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(not_an_address());
+    }
+    let addresses: Vec<SocketAddr> =
+        std::net::ToSocketAddrs::to_socket_addrs(v).map_err(|e| format!("'{v}': cannot resolve {host}: {e}"))?.collect();
+    addresses.iter().find(|a| a.is_ipv4()).or(addresses.first()).copied().ok_or_else(|| format!("'{v}': {host} has no address"))
 }
 
 fn default_base_url(listen: SocketAddr) -> url::Url {

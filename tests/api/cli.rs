@@ -176,3 +176,43 @@ async fn seed_creates_published_posts() {
     assert!(reindexed.status.success(), "{}", text(&reindexed.stderr));
     assert!(text(&reindexed.stdout).contains("indexed 30 public posts"));
 }
+
+/// `flint` in a folder holding `.env` with `contents`.
+fn flint_with_dotenv(contents: &str, args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join(".env"), contents).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_flint")).args(args).current_dir(dir.path()).env_clear().output().expect("flint runs")
+}
+
+#[test]
+fn a_malformed_dotenv_line_stops_start_up_with_its_number() {
+    let out = flint_with_dotenv("FLINT_SITE_TITLE=Fine\nthis line is broken\nFLINT_FEED_LIMIT=7\n", &["check-config"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(".env line 2"), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing ran on a half-applied file");
+
+    let out = flint_with_dotenv("FLINT_SITE_TITLE=\"My blog\"\n# a comment\nFLINT_FEED_LIMIT=7\n", &["check-config"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("My blog"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn a_failing_command_says_why_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("flint.db").display());
+    let out = flint(&["user", "set-role", "--email", "nobody@example.com", "--role", "admin"], &[("DATABASE_URL", &url)], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.matches("no such user").count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_host_name_may_be_the_listen_address() {
+    let out = flint(&["check-config"], &[("FLINT_LISTEN", "localhost:8181")], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.lines().any(|l| l.starts_with("FLINT_LISTEN") && l.ends_with("127.0.0.1:8181")), "{stdout}");
+    let out = flint(&["check-config"], &[("FLINT_LISTEN", "localhost")], None);
+    assert_eq!(out.status.code(), Some(2), "a port is required");
+}

@@ -61,7 +61,45 @@ backend_tests!(
     admin_lists_and_finds_posts,
     ai_summaries_are_used_and_fall_back,
     related_posts_rank_by_shared_tags_and_pins_are_listed,
+    writing_a_post_takes_fewer_steps,
 );
+
+/// Issue 17 item 6: tags by name in `updatePost`, a slug from the first
+/// title, `clientToday` accepted, and no publishing without a title.
+async fn writing_a_post_takes_fewer_steps(backend: Backend) {
+    let app = quiet(backend).await;
+    let mut admin = app.admin().await;
+    async fn new_post(admin: &mut Client<'_>) -> i64 {
+        admin.post("/_fn/createEmptyPost", json!({})).await.body["id"].as_i64().unwrap()
+    }
+    let id = new_post(&mut admin).await;
+    let res =
+        admin.post("/_fn/updatePost", json!({"id": id, "data": {"title": "Hello There", "tags": ["rust", "brand new", "rust"]}})).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(res.body["slug"], "hello-there", "the first title names the slug");
+    let mut names: Vec<&str> = res.body["tags"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["brand new", "rust"]);
+    assert!(admin.get("/_fn/getTagsAdmin").await.text.contains("\"brand new\""), "the missing tag was created");
+    let res = admin.post("/_fn/updatePost", json!({"id": id, "data": {"title": "Renamed", "tags": []}})).await;
+    assert_eq!(res.body["slug"], "hello-there", "only the first title names the slug: {}", res.text);
+    assert_eq!(res.body["tags"], json!([]));
+
+    let by_hand = new_post(&mut admin).await;
+    admin.post("/_fn/updatePost", json!({"id": by_hand, "data": {"slug": "chosen"}})).await;
+    let res = admin.post("/_fn/updatePost", json!({"id": by_hand, "data": {"title": "Other"}})).await;
+    assert_eq!(res.body["slug"], "chosen", "a slug set by hand stays: {}", res.text);
+
+    let untitled = new_post(&mut admin).await;
+    let res = admin.post("/_fn/startPostProcessWorkflow", json!({"id": untitled, "status": "published"})).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.text);
+    assert_eq!(res.code(), "POST_UNTITLED");
+    assert!(res.body["error"]["fields"]["title"].is_array(), "{}", res.text);
+    assert_eq!(admin.get(&format!("/_fn/findPostById?id={untitled}")).await.body["status"], "draft");
+
+    let res = admin.post("/_fn/startPostProcessWorkflow", json!({"id": id, "status": "published", "clientToday": "2026-11-27"})).await;
+    assert_eq!(res.status, StatusCode::OK, "clientToday is accepted: {}", res.text);
+}
 
 async fn publish_edit_republish_unpublish(backend: Backend) {
     let app = quiet(backend).await;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::platform::auth::{Role, Scope, User};
 use crate::platform::clock::Timestamp;
 
-pub const NAME_CHARS: std::ops::RangeInclusive<usize> = 2..=20;
+pub const NAME_CHARS: std::ops::RangeInclusive<usize> = 2..=80;
 /// [`display_name`] as the OpenAPI schema states it (a little narrower: no
 /// surrounding whitespace).
 const DISPLAY_NAME_PATTERN: &str = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$";
@@ -18,9 +18,9 @@ pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=128;
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignUpInput {
-    /// Display name, 2-20 characters.
+    /// Display name, 2-80 characters.
     #[garde(custom(display_name))]
-    #[schemars(length(min = 2, max = 20), pattern(DISPLAY_NAME_PATTERN))]
+    #[schemars(length(min = 2, max = 80), pattern(DISPLAY_NAME_PATTERN))]
     pub name: String,
     #[garde(email, length(chars, max = 254))]
     pub email: String,
@@ -55,7 +55,7 @@ pub struct ChangePasswordInput {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateUserInput {
     #[garde(inner(custom(display_name)))]
-    #[schemars(length(min = 2, max = 20), pattern(DISPLAY_NAME_PATTERN))]
+    #[schemars(length(min = 2, max = 80), pattern(DISPLAY_NAME_PATTERN))]
     pub name: Option<String>,
     /// An http(s) URL or a site path; `""` removes the image.
     #[garde(inner(custom(image_url)))]
@@ -177,7 +177,7 @@ pub fn display_name(value: &str, _: &()) -> garde::Result {
     let trimmed = value.trim();
     let chars = trimmed.chars().count();
     if !NAME_CHARS.contains(&chars) {
-        return Err(garde::Error::new("must be 2-20 characters"));
+        return Err(garde::Error::new("must be 2-80 characters"));
     }
     if trimmed.chars().any(char::is_control) {
         return Err(garde::Error::new("must not contain control characters"));
@@ -206,7 +206,8 @@ mod tests {
         assert!(display_name("  Al  ", &()).is_ok());
         assert!(display_name("李雷", &()).is_ok());
         assert!(display_name(" A ", &()).is_err());
-        assert!(display_name(&"x".repeat(21), &()).is_err());
+        assert!(display_name(&"x".repeat(80), &()).is_ok());
+        assert!(display_name(&"x".repeat(81), &()).is_err());
         assert!(display_name("a\u{7}b", &()).is_err());
     }
 

@@ -400,6 +400,11 @@ pub struct PostPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[garde(skip)]
     pub pinned_at: Option<Option<Timestamp>>,
+    /// The post's tags by name, replacing the ones it has; missing tags are
+    /// created (a script can tag a post in the same call that writes it).
+    #[garde(length(max = 50), inner(inner(custom(crate::features::tags::schema::tag_name))))]
+    #[schemars(length(max = 50), inner(length(min = 1, max = 50), pattern(crate::features::tags::schema::TAG_NAME_PATTERN)))]
+    pub tags: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -422,6 +427,10 @@ pub struct PublishInput {
     pub id: i64,
     #[garde(skip)]
     pub status: PostStatus,
+    /// The original's client date, accepted so its clients work unchanged
+    /// and ignored: the server's clock decides what is published when.
+    #[garde(length(chars, max = 64))]
+    pub client_today: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]

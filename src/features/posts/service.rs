@@ -41,6 +41,8 @@ pub enum PostError {
     EditConflict,
     #[error(transparent)]
     Content(#[from] content::ContentError),
+    #[error("a post needs a title to be published")]
+    Untitled,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -70,6 +72,9 @@ impl From<PostError> for AppError {
             PostError::NotFound => AppError::not_found("POST_NOT_FOUND", message),
             PostError::SlugTaken => AppError::conflict("POST_SLUG_TAKEN", message),
             PostError::EditConflict => AppError::conflict("POST_EDIT_CONFLICT", message),
+            PostError::Untitled => {
+                AppError::validation_with_code("POST_UNTITLED", message.clone(), [("title".to_owned(), vec![message])].into())
+            }
             PostError::Content(content::ContentError::TooDeep { .. } | content::ContentError::TimedOut) => {
                 AppError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "CONTENT_TOO_COMPLEX", message)
             }
@@ -305,9 +310,21 @@ pub async fn update(ctx: &AdminCtx, input: &UpdatePostInput) -> Result<Post> {
     if let Some(Some(markdown)) = &d.content {
         content::check_bounded(markdown.as_str().into()).await?;
     }
+    // An untitled post takes its slug from its first title, unless its slug
+    // was set by hand (it no longer reads `untitled` or `untitled-N`).
+    let mut derived_slug = None;
+    if let Some(title) = d.title.as_deref().map(str::trim).filter(|t| !t.is_empty())
+        && d.slug.is_none()
+        && let Some(current) = data::find(&ctx.app.db, input.id).await?
+        && current.title.trim().is_empty()
+        && is_untitled_slug(&current.slug)
+        && !slugify(title).is_empty()
+    {
+        derived_slug = Some(generate_slug(&ctx.app, title, Some(input.id)).await?);
+    }
     let changes = PostChanges {
         title: d.title.as_deref().map(str::trim),
-        slug: d.slug.as_deref(),
+        slug: d.slug.as_deref().or(derived_slug.as_deref()),
         summary: d.summary.as_ref().map(|s| s.as_deref().map(str::trim)),
         content: d.content.as_ref().map(Option::as_deref),
         category: d.category.as_ref().map(|c| c.as_deref().map(str::trim)),
@@ -324,8 +341,22 @@ pub async fn update(ctx: &AdminCtx, input: &UpdatePostInput) -> Result<Post> {
         Err(error) if is_unique_violation(&error) => return Err(PostError::SlugTaken),
         Err(error) => return Err(error.into()),
     };
+    if let Some(names) = &d.tags {
+        let mut ids = Vec::with_capacity(names.len());
+        for name in names {
+            ids.push(tags::service::ensure_tag(&ctx.app, name.trim()).await?);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        tags::service::replace_post_tags(&ctx.app, row.id, &ids).await?;
+    }
     revisions::service::schedule_auto_snapshot(&ctx.app, row.id).await?;
     with_tags(&ctx.app, row).await
+}
+
+/// `untitled` or `untitled-N`: the slugs [`create_empty`] gives.
+fn is_untitled_slug(slug: &str) -> bool {
+    slug == "untitled" || slug.strip_prefix("untitled-").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Deletes a post; a published one leaves the public site at once.
@@ -444,6 +475,9 @@ pub async fn start_publish(ctx: &AdminCtx, id: i64, status: PostStatus) -> Resul
     let post = data::find(&app.db, id).await?.ok_or(PostError::NotFound)?;
     let tag_ids = editable_tag_ids(app, id).await?;
     let publish = status == PostStatus::Published;
+    if publish && post.title.trim().is_empty() {
+        return Err(PostError::Untitled);
+    }
     let published_at = if publish { Some(post.published_at.unwrap_or(now)) } else { post.published_at };
     // The status, the publish revision and the runs are one transaction: a
     // crash between them once left posts "published" that no run would

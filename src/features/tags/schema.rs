@@ -112,9 +112,9 @@ pub struct SetPostTagsInput {
 
 /// [`tag_name`] as the OpenAPI schema states it: no control characters,
 /// not only whitespace.
-const TAG_NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+pub const TAG_NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
 
-fn tag_name(value: &str, _: &()) -> garde::Result {
+pub fn tag_name(value: &str, _: &()) -> garde::Result {
     let chars = value.trim().chars().count();
     if !(1..=50).contains(&chars) {
         return Err(garde::Error::new("must be 1-50 characters"));

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::front::current_request_id;
 
-/// Input path -> messages, e.g. `{"name": ["must be 2-20 characters"]}`.
+/// Input path -> messages, e.g. `{"name": ["must be 2-80 characters"]}`.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
 #[derive(Debug)]
