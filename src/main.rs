@@ -1,5 +1,8 @@
 //! The `flint` binary: see `flint --help`.
 
+// The allocator and its options are C: the binary's one module allowed `unsafe`.
+#![allow(unsafe_code)]
+
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;
 

@@ -49,10 +49,14 @@ struct Auxiliary {
 static FUNCTIONS: [Auxiliary; 2] = [
     Auxiliary {
         name: c"flint_bm25",
-        // SAFETY (both): FTS5's arguments, passed on.
+        // SAFETY: FTS5's own arguments, passed on unchanged.
         compute: |api, fts, arguments| unsafe { score(api, fts, arguments) }.map(Value::Real),
     },
-    Auxiliary { name: c"flint_tokens", compute: |api, fts, _| unsafe { length(api, fts) }.map(Value::Integer) },
+    Auxiliary {
+        name: c"flint_tokens",
+        // SAFETY: FTS5's own arguments, passed on unchanged.
+        compute: |api, fts, _| unsafe { length(api, fts) }.map(Value::Integer),
+    },
 ];
 
 const K1: f64 = 1.2;
@@ -129,8 +133,9 @@ unsafe fn create_functions(db: *mut ffi::sqlite3) -> c_int {
         return ffi::SQLITE_ERROR;
     };
     for function in &FUNCTIONS {
-        // SAFETY: the user data is a static, so there is nothing to destroy.
         let user_data = (function as *const Auxiliary).cast_mut().cast::<c_void>();
+        // SAFETY: `api` is the connection's fts5_api and `create` its own
+        // function; the user data is a static, so there is nothing to destroy.
         let rc = unsafe { create(api, function.name.as_ptr(), user_data, Some(auxiliary), None) };
         if rc != ffi::SQLITE_OK {
             return rc;
@@ -271,14 +276,17 @@ unsafe fn query_stats(
     let (phrase_count, row_count) = (present(api.xPhraseCount, "xPhraseCount")?, present(api.xRowCount, "xRowCount")?);
     let total_size = present(api.xColumnTotalSize, "xColumnTotalSize")?;
     let set_auxdata = present(api.xSetAuxdata, "xSetAuxdata")?;
-    // SAFETY (this block's calls): `fts` is the query's context.
+    // SAFETY: `fts` is the query's context.
     let phrases = usize::try_from(unsafe { phrase_count(fts) }).unwrap_or(0);
     let (mut rows, mut tokens): (i64, i64) = (0, 0);
+    // SAFETY: `fts` is the query's context; `rows` outlives the call.
     check(unsafe { row_count(fts, &mut rows) })?;
+    // SAFETY: `fts` is the query's context; `tokens` outlives the call.
     check(unsafe { total_size(fts, -1, &mut tokens) })?;
     // A row is being ranked, so the table has one at least.
     let rows = rows.max(1);
     let counts = match arguments.first() {
+        // SAFETY: FTS5 passes valid values for the function's arguments.
         Some(&value) if unsafe { ffi::sqlite3_value_type(value) } != ffi::SQLITE_NULL => {
             // SAFETY: a non-NULL value's text is valid until the value changes.
             let text = unsafe { CStr::from_ptr(ffi::sqlite3_value_text(value).cast::<c_char>()) };
@@ -288,6 +296,7 @@ unsafe fn query_stats(
             }
             counts
         }
+        // SAFETY: `fts` is the query's context and each phrase index is below its phrase count.
         _ => (0..phrases).map(|phrase| unsafe { count_rows(api, fts, phrase as c_int) }).collect::<Result<_, _>>()?,
     };
     let idf = counts.iter().map(|&hits| idf(rows, hits)).collect();

@@ -8,6 +8,8 @@ pub mod config;
 pub mod content;
 pub mod db;
 pub mod duration;
+// SQLite's C extension API: the one module of the library allowed `unsafe`.
+#[allow(unsafe_code)]
 pub mod fts5_bm25;
 pub mod http;
 pub mod invalidation;
