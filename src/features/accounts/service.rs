@@ -107,19 +107,41 @@ pub async fn create_user(ctx: &DbCtx, input: &SignUpInput, role: Option<Role>) -
     }
 }
 
+/// Why [`limit_per_email`] refused.
+enum Refusal {
+    /// The bucket is empty; the client may try again after this long.
+    Spent(Option<u64>),
+    /// The limiter's store is down and it fails closed.
+    LimiterDown,
+}
+
+impl Refusal {
+    fn into_error(self, spent: impl FnOnce(Option<u64>) -> AccountError) -> AccountError {
+        match self {
+            Refusal::Spent(retry_after_ms) => spent(retry_after_ms),
+            Refusal::LimiterDown => AccountError::LimiterUnavailable,
+        }
+    }
+}
+
+/// Takes a token of `email`'s bucket for `purpose`, whatever client asks.
+async fn limit_per_email(ctx: &DbCtx, purpose: &str, email: &str, limit: Limit) -> std::result::Result<(), Refusal> {
+    let email = email.trim().to_lowercase();
+    match ctx.limiter.check(&format!("{purpose}:{email}"), limit).await {
+        Verdict::Decided(decision) if !decision.allowed => Err(Refusal::Spent(decision.retry_after_ms)),
+        Verdict::Unavailable => Err(Refusal::LimiterDown),
+        Verdict::Decided(_) | Verdict::Unchecked => Ok(()),
+    }
+}
+
 /// Sign-ups per email address (spec §3), whatever client they come from.
 const SIGN_UPS_PER_EMAIL: Limit = Limit::new(3, Duration::from_secs(3600));
 
 /// Sign-up: a new account and a browser session for it.
 pub async fn sign_up(ctx: &DbCtx, input: &SignUpInput, client: &ClientInfo) -> Result<(User, NewSession)> {
-    let email = input.email.trim().to_lowercase();
-    match ctx.limiter.check(&format!("email-signup:{email}"), SIGN_UPS_PER_EMAIL).await {
-        Verdict::Decided(decision) if !decision.allowed => {
-            return Err(AccountError::TooManyAttempts { retry_after_ms: decision.retry_after_ms });
-        }
-        Verdict::Unavailable => return Err(AccountError::LimiterUnavailable),
-        Verdict::Decided(_) | Verdict::Unchecked => {}
-    }
+    limit_per_email(ctx, "email-signup", &input.email, SIGN_UPS_PER_EMAIL)
+        .await
+        .map_err(|refusal| refusal.into_error(|retry_after_ms| AccountError::TooManyAttempts { retry_after_ms }))?;
     let user = create_user(ctx, input, None).await?;
     let session = session::open(&ctx.db, &ctx.clock, &user.id, client).await?;
     tracing::info!(user_id = %user.id, role = user.role.as_str(), "account created");
@@ -135,14 +157,9 @@ const SIGN_INS_PER_ACCOUNT: Limit = Limit::new(10, Duration::from_secs(15 * 60))
 /// Sign-in: an unknown email does the same password work as a wrong
 /// password, and both answer the same error.
 pub async fn sign_in(ctx: &DbCtx, input: &SignInInput, client: &ClientInfo) -> Result<(User, NewSession)> {
-    let email = input.email.trim().to_lowercase();
-    match ctx.limiter.check(&format!("email-signin:{email}"), SIGN_INS_PER_ACCOUNT).await {
-        Verdict::Decided(decision) if !decision.allowed => {
-            return Err(AccountError::TooManySignIns { retry_after_ms: decision.retry_after_ms });
-        }
-        Verdict::Unavailable => return Err(AccountError::LimiterUnavailable),
-        Verdict::Decided(_) | Verdict::Unchecked => {}
-    }
+    limit_per_email(ctx, "email-signin", &input.email, SIGN_INS_PER_ACCOUNT)
+        .await
+        .map_err(|refusal| refusal.into_error(|retry_after_ms| AccountError::TooManySignIns { retry_after_ms }))?;
     let found = data::find_by_email(&ctx.db, input.email.trim()).await?;
     let stored_hash = found.as_ref().and_then(|f| f.password_hash.as_deref());
     let password_ok = ctx.passwords.verify(&input.password, stored_hash).await?;

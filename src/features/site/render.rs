@@ -8,20 +8,6 @@ use crate::platform::clock::{Millis, to_rfc3339};
 use crate::platform::config::SiteConfig;
 
 /// Escapes text for XML content and attribute values.
-/// Plain text as HTML that shows exactly that text.
-pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 pub fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -95,8 +81,9 @@ pub fn rss(site: &SiteConfig, links: &Links, posts: &[PublicPostDetail], now: Mi
             xml_escape(&item.title)
         ));
         // RSS readers show `<description>` as HTML, and the summary is plain
-        // text: escaped as HTML first, `Use <b>` arrives as those characters.
-        xml.push_str(&format!("<description>{}</description>\n", xml_escape(&html_escape(&item.summary))));
+        // text: escaped twice (once as HTML, once as XML), `Use <b>` arrives
+        // as those characters.
+        xml.push_str(&format!("<description>{}</description>\n", xml_escape(&xml_escape(&item.summary))));
         xml.push_str(&format!("<content:encoded>{}</content:encoded>\n", xml_escape(&post.content_html)));
         xml.push_str(&format!("<pubDate>{}</pubDate>\n", rfc822(item.published_at.millis())));
         for tag in &item.tags {
@@ -260,7 +247,7 @@ mod tests {
     fn escaping_and_links() {
         assert_eq!(xml_escape("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;");
         assert_eq!(xml_escape("x\u{FFFF}y\u{FFFE}z\u{FFFD}\u{10FFFF}\t"), "xyz\u{FFFD}\u{10FFFF}\t", "only what XML 1.0 forbids goes");
-        assert_eq!(xml_escape(&html_escape("Use <b>bold</b> & co")), "Use &amp;lt;b&amp;gt;bold&amp;lt;/b&amp;gt; &amp;amp; co");
+        assert_eq!(xml_escape(&xml_escape("Use <b>bold</b> & co")), "Use &amp;lt;b&amp;gt;bold&amp;lt;/b&amp;gt; &amp;amp; co");
         assert_eq!(links().post("你好 world/x"), "https://blog.example/post/%E4%BD%A0%E5%A5%BD%20world%2Fx");
         assert_eq!(links().at("rss.xml"), "https://blog.example/rss.xml");
     }
