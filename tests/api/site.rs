@@ -78,6 +78,7 @@ async fn feeds_and_sitemap_list_public_posts(backend: Backend) {
         assert_eq!(res.status, StatusCode::OK, "{path}");
         assert!(res.header("content-type").unwrap().starts_with(content_type), "{path}");
         assert_eq!(res.header("cache-control"), Some("public, max-age=3600, s-maxage=3600"));
+        assert_eq!(res.header("cdn-cache-control"), Some("public, s-maxage=3600"), "{path}: the route's CachePolicy, not a raw header");
         let feed = parse(&res.text);
         assert_eq!(feed.title.as_ref().unwrap().content, "Example & Co", "{path}");
         let titles: Vec<_> = feed.entries.iter().map(|e| e.title.as_ref().unwrap().content.clone()).collect();
@@ -123,6 +124,7 @@ async fn robots_manifest_and_head(backend: Backend) {
     let mut reader = app.user();
     let robots = reader.get("/robots.txt").await;
     assert_eq!(robots.header("cache-control"), Some("public, max-age=86400, s-maxage=86400"));
+    assert_eq!(robots.header("cdn-cache-control"), Some("public, s-maxage=86400"));
     assert!(robots.header("content-type").unwrap().starts_with("text/plain"));
     assert!(robots.text.starts_with("User-agent: *\nAllow: /\nDisallow: /admin\n"));
     assert!(robots.text.ends_with("Sitemap: https://blog.example/sitemap.xml\n"));

@@ -10,12 +10,9 @@ use crate::platform::http::{AppError, CachePolicy, DbCtx, Endpoint, Routes, cach
 
 use super::service::{self, Feed};
 
-const HOURLY: &str = "public, max-age=3600, s-maxage=3600";
-const DAILY: &str = "public, max-age=86400, s-maxage=86400";
-
 pub fn routes() -> Routes {
     let document = |path: &str, name: &'static str, summary: &'static str| {
-        Endpoint::rest(Method::GET, path, name).tag("site").summary(summary).cache(CachePolicy::Public)
+        Endpoint::rest(Method::GET, path, name).tag("site").summary(summary).cache(CachePolicy::Hourly)
     };
     Routes::new()
         .route(document("/rss.xml", "rssFeed", "RSS 2.0 feed of the newest public posts").handler(rss))
@@ -23,34 +20,33 @@ pub fn routes() -> Routes {
         .route(document("/feed.json", "jsonFeed", "JSON Feed 1.1 of the newest public posts").handler(json_feed))
         .route(document("/sitemap.xml", "sitemap", "Sitemap of every public page (an index of parts beyond 50,000 URLs)").handler(sitemap))
         .route(document("/sitemap/{part}", "sitemapPart", "Part n of a sitemap index, as /sitemap/<n>.xml").handler(sitemap_part))
-        .route(document("/robots.txt", "robots", "Crawler rules").handler(robots))
+        .route(document("/robots.txt", "robots", "Crawler rules").cache(CachePolicy::Daily).handler(robots))
         .route(document("/site.webmanifest", "webManifest", "Web app manifest").handler(manifest))
 }
 
-fn send(content_type: &'static str, cache_control: &'static str, body: CachedBody) -> Response {
-    let mut response = cached_response(HeaderValue::from_static(content_type), body);
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
-    response
+// Cache headers come from each route's `CachePolicy` (hourly; robots.txt daily).
+fn send(content_type: &'static str, body: CachedBody) -> Response {
+    cached_response(HeaderValue::from_static(content_type), body)
 }
 
-fn text(content_type: &'static str, cache_control: &'static str, text: String) -> Response {
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, cache_control)], text).into_response()
+fn text(content_type: &'static str, text: String) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], text).into_response()
 }
 
 async fn rss(ctx: DbCtx) -> Result<Response, AppError> {
-    Ok(send("application/rss+xml; charset=utf-8", HOURLY, service::feed(&ctx, Feed::Rss).await?))
+    Ok(send("application/rss+xml; charset=utf-8", service::feed(&ctx, Feed::Rss).await?))
 }
 
 async fn atom(ctx: DbCtx) -> Result<Response, AppError> {
-    Ok(send("application/atom+xml; charset=utf-8", HOURLY, service::feed(&ctx, Feed::Atom).await?))
+    Ok(send("application/atom+xml; charset=utf-8", service::feed(&ctx, Feed::Atom).await?))
 }
 
 async fn json_feed(ctx: DbCtx) -> Result<Response, AppError> {
-    Ok(send("application/feed+json; charset=utf-8", HOURLY, service::feed(&ctx, Feed::Json).await?))
+    Ok(send("application/feed+json; charset=utf-8", service::feed(&ctx, Feed::Json).await?))
 }
 
 async fn sitemap(ctx: DbCtx) -> Result<Response, AppError> {
-    Ok(send("application/xml; charset=utf-8", HOURLY, service::sitemap(&ctx).await?))
+    Ok(send("application/xml; charset=utf-8", service::sitemap(&ctx).await?))
 }
 
 async fn sitemap_part(ctx: DbCtx, PathParam(part): PathParam) -> Result<Response, AppError> {
@@ -60,14 +56,14 @@ async fn sitemap_part(ctx: DbCtx, PathParam(part): PathParam) -> Result<Response
         None => None,
     };
     document
-        .map(|body| send("application/xml; charset=utf-8", HOURLY, body))
+        .map(|body| send("application/xml; charset=utf-8", body))
         .ok_or_else(|| AppError::not_found("NOT_FOUND", "There is no such sitemap part"))
 }
 
 async fn robots(ctx: DbCtx) -> Response {
-    text("text/plain; charset=utf-8", DAILY, service::robots(&ctx))
+    text("text/plain; charset=utf-8", service::robots(&ctx))
 }
 
 async fn manifest(ctx: DbCtx) -> Response {
-    text("application/manifest+json; charset=utf-8", HOURLY, service::manifest(&ctx))
+    text("application/manifest+json; charset=utf-8", service::manifest(&ctx))
 }

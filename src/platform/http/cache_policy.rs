@@ -16,6 +16,11 @@ pub enum CachePolicy {
     Swr,
     /// Content-addressed: never changes.
     Immutable,
+    /// Site documents (feeds, sitemaps, the manifest): browsers and the CDN
+    /// keep them an hour.
+    Hourly,
+    /// Site documents that change with configuration only (robots.txt): a day.
+    Daily,
     /// Per-user or sensitive: nobody stores it.
     Private,
     /// A 404: the CDN may keep it briefly.
@@ -47,12 +52,16 @@ impl CachePolicy {
         const PUBLIC: [HeaderValue; 2] = values("public, max-age=0, must-revalidate", "public, s-maxage=31536000");
         const SWR: [HeaderValue; 2] = values("public, max-age=0, must-revalidate", "public, s-maxage=1, stale-while-revalidate=604800");
         const IMMUTABLE: [HeaderValue; 2] = values("public, max-age=31536000, immutable", "public, max-age=31536000, immutable");
+        const HOURLY: [HeaderValue; 2] = values("public, max-age=3600, s-maxage=3600", "public, s-maxage=3600");
+        const DAILY: [HeaderValue; 2] = values("public, max-age=86400, s-maxage=86400", "public, s-maxage=86400");
         const PRIVATE: [HeaderValue; 2] = values("private, no-store, no-cache, must-revalidate", "private, no-store");
         const BRIEF: [HeaderValue; 2] = values("public, max-age=0, must-revalidate", "public, s-maxage=10");
         let [browser, cdn] = match self {
             CachePolicy::Public => PUBLIC,
             CachePolicy::Swr => SWR,
             CachePolicy::Immutable => IMMUTABLE,
+            CachePolicy::Hourly => HOURLY,
+            CachePolicy::Daily => DAILY,
             CachePolicy::Private => PRIVATE,
             CachePolicy::NotFound | CachePolicy::ServerError => BRIEF,
         };
@@ -79,6 +88,8 @@ mod tests {
             (CachePolicy::Public, "public, max-age=0, must-revalidate", "public, s-maxage=31536000"),
             (CachePolicy::Swr, "public, max-age=0, must-revalidate", "public, s-maxage=1, stale-while-revalidate=604800"),
             (CachePolicy::Immutable, "public, max-age=31536000, immutable", "public, max-age=31536000, immutable"),
+            (CachePolicy::Hourly, "public, max-age=3600, s-maxage=3600", "public, s-maxage=3600"),
+            (CachePolicy::Daily, "public, max-age=86400, s-maxage=86400", "public, s-maxage=86400"),
             (CachePolicy::NotFound, "public, max-age=0, must-revalidate", "public, s-maxage=10"),
             (CachePolicy::ServerError, "public, max-age=0, must-revalidate", "public, s-maxage=10"),
         ];

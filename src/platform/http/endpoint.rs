@@ -264,7 +264,7 @@ where
     }
 
     let conditional_get = matches!(parts.method, Method::GET | Method::HEAD)
-        && matches!(meta.cache, CachePolicy::Public | CachePolicy::Swr | CachePolicy::Immutable);
+        && matches!(meta.cache, CachePolicy::Public | CachePolicy::Swr | CachePolicy::Immutable | CachePolicy::Hourly | CachePolicy::Daily);
     let if_none_match = parts.headers.get(header::IF_NONE_MATCH).cloned();
 
     let mut response = handler(Request::from_parts(parts, body)).await;
