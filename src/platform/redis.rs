@@ -128,11 +128,6 @@ impl Redis {
         });
     }
 
-    /// Whether calls are being skipped (Redis failed and has not answered since).
-    pub fn is_skipped(&self) -> bool {
-        self.breaker.open.load(Ordering::Acquire)
-    }
-
     pub async fn ping(&self) -> Result<(), RedisFailure> {
         self.call(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await }).await.map(|_| ())
     }

@@ -42,7 +42,6 @@ where
             }
         })?;
         let value = parse_json(&bytes)?;
-        refuse_nul_in_json(&bytes)?;
         validate(&value)?;
         Ok(ValidJson(value))
     }
@@ -124,21 +123,6 @@ fn nul_error(path: &str) -> AppError {
     AppError::invalid_field(path, "must not contain the NUL character (U+0000)")
 }
 
-/// Refuses a JSON body with a `\u0000` escape in any string (JSON text
-/// cannot hold a raw NUL). The bytes are scanned first; only a body that
-/// has one is parsed again to name the field.
-fn refuse_nul_in_json(bytes: &[u8]) -> Result<(), AppError> {
-    let has_nul = bytes
-        .windows(6)
-        .enumerate()
-        .any(|(at, w)| w.eq_ignore_ascii_case(b"\\u0000") && bytes[..at].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0);
-    if !has_nul {
-        return Ok(());
-    }
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| AppError::bad_request(format!("Malformed JSON: {e}")))?;
-    Err(nul_error(&nul_path(&value, String::new()).unwrap_or_default()))
-}
-
 /// The path of the first string (or key) holding a NUL, as `a.b[0].c`.
 fn nul_path(value: &serde_json::Value, at: String) -> Option<String> {
     match value {
@@ -155,6 +139,11 @@ fn nul_path(value: &serde_json::Value, at: String) -> Option<String> {
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| AppError::bad_request(format!("Malformed JSON: {e}")))?;
     integral_floats_as_integers(&mut value);
+    // JSON text cannot hold a raw NUL, only the `\u0000` escape, which the
+    // parse above has turned into one.
+    if let Some(path) = nul_path(&value, String::new()) {
+        return Err(nul_error(&path));
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         data_error(&path, &e.into_inner().to_string())
@@ -279,11 +268,12 @@ mod tests {
 
     #[test]
     fn a_nul_in_any_json_string_is_422_at_its_path() {
-        assert!(refuse_nul_in_json(br#"{"a": "plain", "b": ["x\\u0000"]}"#).is_ok(), "an escaped backslash before u0000 is text");
-        assert!(refuse_nul_in_json(br#"{"a": "\u00001"}"#).is_err());
-        let (status, paths) = fields(refuse_nul_in_json(br#"{"data": {"tags": ["ok", "b\u0000d"]}}"#).unwrap_err());
+        let check = |json: &[u8]| parse_json::<serde_json::Value>(json);
+        assert!(check(br#"{"a": "plain", "b": ["x\\u0000"]}"#).is_ok(), "an escaped backslash before u0000 is text");
+        assert!(check(br#"{"a": "\u00001"}"#).is_err());
+        let (status, paths) = fields(check(br#"{"data": {"tags": ["ok", "b\u0000d"]}}"#).unwrap_err());
         assert_eq!((status, paths), (422, vec!["data.tags[1]".to_owned()]));
-        let (_, paths) = fields(refuse_nul_in_json(br#"{"email": "\\\u0000"}"#).unwrap_err());
+        let (_, paths) = fields(check(br#"{"email": "\\\u0000"}"#).unwrap_err());
         assert_eq!(paths, ["email"], "three backslashes: one escaped, then the NUL escape");
     }
 
