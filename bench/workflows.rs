@@ -44,7 +44,12 @@ async fn measure(database_url: &str, workers: usize) -> anyhow::Result<f64> {
         _ => None,
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let parts = Parts { clock: Clock::system(), routes: Routes::new(), workflows: Registry::new().register(ThreeSteps) };
+    let parts = Parts {
+        clock: Clock::system(),
+        routes: Routes::new(),
+        workflows: Registry::new().register(ThreeSteps),
+        subscribers: Default::default(),
+    };
     let state = app::services(config, parts).await?;
     for i in 0..RUNS {
         state.workflows.create::<ThreeSteps>(&(i as u32), CreateOptions::default()).await?;

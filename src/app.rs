@@ -30,6 +30,7 @@ use crate::platform::cache::CacheService;
 use crate::platform::clock::Clock;
 use crate::platform::config::Config;
 use crate::platform::db::Db;
+use crate::platform::events::{EventBus, Subscribers};
 use crate::platform::http::compression::CompressWhenAsked;
 use crate::platform::http::front::FrontLayer;
 use crate::platform::http::{Router, Routes, openapi};
@@ -53,12 +54,13 @@ pub struct Parts {
     pub clock: Clock,
     pub routes: Routes,
     pub workflows: Registry,
+    pub subscribers: Subscribers,
 }
 
 impl Parts {
     /// The real app: system clock, every feature's routes and workflows.
     pub fn standard() -> Self {
-        Parts { clock: Clock::system(), routes: features::routes(), workflows: features::workflows() }
+        Parts { clock: Clock::system(), routes: features::routes(), workflows: features::workflows(), subscribers: features::subscribers() }
     }
 }
 
@@ -70,17 +72,23 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
 /// `build` with chosen parts (tests add probe endpoints and workflows, and move the clock).
 pub async fn build_with(config: Config, parts: Parts) -> anyhow::Result<App> {
     let openapi = openapi::document(parts.routes.endpoints(), config.base_url.as_str());
-    let state = connect(config, parts.clock, parts.workflows, openapi).await?;
+    let state = connect(config, parts.clock, parts.workflows, parts.subscribers, openapi).await?;
     let router = Arc::new(parts.routes.into_router(state.clone()));
     Ok(App { router, state })
 }
 
 /// The services alone, for commands that need no HTTP (`flint worker`, `flint user`).
 pub async fn services(config: Config, parts: Parts) -> anyhow::Result<AppState> {
-    connect(config, parts.clock, parts.workflows, serde_json::Value::Null).await
+    connect(config, parts.clock, parts.workflows, parts.subscribers, serde_json::Value::Null).await
 }
 
-async fn connect(config: Config, clock: Clock, workflows: Registry, openapi: serde_json::Value) -> anyhow::Result<AppState> {
+async fn connect(
+    config: Config,
+    clock: Clock,
+    workflows: Registry,
+    subscribers: Subscribers,
+    openapi: serde_json::Value,
+) -> anyhow::Result<AppState> {
     crate::platform::ai::install_crypto_provider();
     let db = Db::connect(&config).await?;
     db.migrate().await?;
@@ -114,6 +122,7 @@ async fn connect(config: Config, clock: Clock, workflows: Registry, openapi: ser
         EngineSettings { workers: config.workflow_workers, lease: config.workflow_lease, retention: config.workflow_retention },
     );
     let state = AppState::new(AppServices {
+        events: EventBus::new(subscribers, engine.clone(), db.clone()),
         workflows: engine.clone(),
         config,
         db,
@@ -401,6 +410,11 @@ async fn sweep_expired_sessions(state: AppState, stopping: CancellationToken) {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "expired sessions removed"),
             Err(error) => tracing::warn!(%error, "could not remove expired sessions"),
+        }
+        // Delivery records live as long as the finished runs that made them.
+        let before = state.clock.now_ms() - state.config.workflow_retention.as_millis() as i64;
+        if let Err(error) = state.events.prune(before).await {
+            tracing::warn!(%error, "could not prune event delivery records");
         }
     }
 }

@@ -195,7 +195,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Seed { posts } => {
             let state = app::services(config, app::Parts::standard()).await?;
             let started = std::time::Instant::now();
-            let result = crate::features::posts::seed::seed(&state, posts).await.map_err(anyhow::Error::from);
+            let result = crate::features::publishing::seed::seed(&state, posts).await.map_err(anyhow::Error::from);
             state.db.close().await;
             let made = result?;
             print_stdout(&format!("seeded {made} published posts in {:.1} s\n", started.elapsed().as_secs_f64()));

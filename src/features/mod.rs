@@ -1,10 +1,19 @@
 //! Product features, one folder each: `schema.rs` (types), `data.rs` (SQL
-//! only), `service.rs` (business rules; the only layer that may touch the
-//! cache), `api.rs` (endpoints). Features may use `platform`; `platform`
+//! only, private to the feature), `service.rs` (business rules; the only
+//! layer that may touch the cache), `api.rs` (endpoints), `events.rs` (what
+//! it announces) and `workflows.rs` (durable workflows and the subscribers
+//! of other features' events). Features may use `platform`; `platform`
 //! never uses features.
+//!
+//! Features use each other only along [`GRAPH`], which is one-way: a
+//! feature that must react to another's change subscribes to its event
+//! instead of being called by it. `tests/api/graph.rs` reads every
+//! `use crate::features::…` and fails on an edge not declared here.
 
 pub mod accounts;
+pub mod cdn;
 pub mod posts;
+pub mod publishing;
 pub mod revisions;
 pub mod search;
 pub mod site;
@@ -12,8 +21,23 @@ pub mod system;
 pub mod tags;
 pub mod workflows;
 
+use crate::platform::events::Subscribers;
 use crate::platform::http::Routes;
 use crate::platform::workflow::Registry;
+
+/// Which features each feature may use (`(feature, [features it uses])`).
+pub const GRAPH: &[(&str, &[&str])] = &[
+    ("accounts", &[]),
+    ("system", &[]),
+    ("workflows", &[]),
+    ("tags", &[]),
+    ("posts", &["tags"]),
+    ("publishing", &["posts", "tags"]),
+    ("revisions", &["posts", "publishing"]),
+    ("search", &["publishing"]),
+    ("site", &["publishing"]),
+    ("cdn", &["publishing"]),
+];
 
 /// Every feature's endpoints.
 pub fn routes() -> Routes {
@@ -22,18 +46,33 @@ pub fn routes() -> Routes {
         .merge(accounts::api::routes())
         .merge(workflows::api::routes())
         .merge(posts::api::routes())
+        .merge(publishing::api::routes())
         .merge(tags::api::routes())
         .merge(revisions::api::routes())
         .merge(site::api::routes())
         .merge(search::api::routes())
 }
 
-/// Every feature's durable workflows.
+/// Every feature's durable workflows (and the platform's).
 pub fn workflows() -> Registry {
     Registry::new()
         .register(system::workflows::SelfTest)
         .register(crate::platform::invalidation::CacheInvalidate)
-        .register(posts::workflows::PostProcess)
-        .register(posts::workflows::ScheduledPublish)
+        .register(crate::platform::events::Deliver)
+        .register(publishing::workflows::PostProcess)
+        .register(publishing::workflows::ScheduledPublish)
         .register(revisions::workflows::AutoSnapshot)
+}
+
+/// Every feature's event subscribers; each event reaches each of its
+/// subscribers as its own retried run (`platform::events`).
+pub fn subscribers() -> Subscribers {
+    Subscribers::new()
+        .subscribe(publishing::workflows::RefreshAfterTagRename)
+        .subscribe(publishing::workflows::RefreshAfterTagDelete)
+        .subscribe(revisions::workflows::SnapshotAfterEdit)
+        .subscribe(revisions::workflows::RecordPublished)
+        .subscribe(search::workflows::IndexPublicPosts)
+        .subscribe(site::workflows::RefreshSiteDocuments)
+        .subscribe(cdn::workflows::PurgeChangedPosts)
 }

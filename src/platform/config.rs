@@ -187,6 +187,30 @@ pub const VARIABLES: &[Variable] = &[
     },
     Variable { name: "FLINT_AI_API_KEY", default: "", help: "API key of FLINT_AI_BASE_URL.", secret: true },
     Variable { name: "FLINT_AI_MODEL", default: "", help: "Model name for summaries.", secret: false },
+    Variable {
+        name: "FLINT_CDN_PURGE",
+        default: "",
+        help: "`cloudflare`: purge changed post URLs through Cloudflare's API (with FLINT_CDN_ZONE_ID and FLINT_CDN_API_TOKEN); post details are then kept at the edge until purged. Empty: no purges, and the edge keeps public responses at most 60 s.",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_CDN_ZONE_ID",
+        default: "",
+        help: "The Cloudflare zone of FLINT_BASE_URL (with FLINT_CDN_PURGE).",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_CDN_API_TOKEN",
+        default: "",
+        help: "A Cloudflare API token with the zone's Cache Purge permission (with FLINT_CDN_PURGE).",
+        secret: true,
+    },
+    Variable {
+        name: "FLINT_CDN_API_URL",
+        default: "https://api.cloudflare.com/client/v4",
+        help: "Cloudflare's API (a stand-in's in tests).",
+        secret: false,
+    },
     Variable { name: "FLINT_SITE_TITLE", default: "flint", help: "Blog title in feeds and the web manifest.", secret: false },
     Variable { name: "FLINT_SITE_DESCRIPTION", default: "", help: "Blog description in feeds and the web manifest.", secret: false },
     Variable { name: "FLINT_SITE_AUTHOR", default: "", help: "Author name in feeds.", secret: false },
@@ -219,6 +243,14 @@ pub struct SiteConfig {
     pub feed_limit: u32,
 }
 
+/// Where CDN purges go (`FLINT_CDN_PURGE=cloudflare`).
+#[derive(Clone)]
+pub struct CdnPurgeConfig {
+    pub api_url: String,
+    pub zone_id: String,
+    pub api_token: SecretString,
+}
+
 /// The OpenAI-compatible endpoint for summaries.
 #[derive(Clone)]
 pub struct AiConfig {
@@ -247,6 +279,7 @@ pub struct Config {
     pub workflow_lease: Duration,
     pub workflow_retention: Duration,
     pub ai: Option<AiConfig>,
+    pub cdn_purge: Option<CdnPurgeConfig>,
     pub site: SiteConfig,
     pub admin_email: Option<String>,
     pub secret_key: Option<SecretString>,
@@ -386,6 +419,37 @@ impl Config {
                 None
             }
         };
+        let cdn_purge = reader.parse("FLINT_CDN_PURGE", "", |v| match v {
+            "" => Ok(false),
+            "cloudflare" => Ok(true),
+            other => Err(format!("'{other}' is not a CDN flint can purge (cloudflare, or empty for none)")),
+        });
+        let cdn_zone_id = reader.optional("FLINT_CDN_ZONE_ID", |v| {
+            if v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                Ok(v.to_owned())
+            } else {
+                Err("must be the zone's id (letters and digits)".into())
+            }
+        });
+        let cdn_api_token = reader.optional("FLINT_CDN_API_TOKEN", |v| Ok(SecretString::from(v.to_owned())));
+        let cdn_api_url = reader.parse("FLINT_CDN_API_URL", "https://api.cloudflare.com/client/v4", |v| {
+            let url = url::Url::parse(v).map_err(|e| format!("'{v}' is not a URL: {e}"))?;
+            if matches!(url.scheme(), "http" | "https") {
+                Ok(v.trim_end_matches('/').to_owned())
+            } else {
+                Err(format!("'{v}' must be an http(s) URL"))
+            }
+        });
+        let cdn_purge = match (cdn_purge, cdn_zone_id, cdn_api_token) {
+            (Some(true), Some(zone_id), Some(api_token)) => cdn_api_url.map(|api_url| CdnPurgeConfig { api_url, zone_id, api_token }),
+            (Some(true), _, _) => {
+                reader
+                    .errors
+                    .push(("FLINT_CDN_PURGE".into(), "FLINT_CDN_PURGE=cloudflare needs FLINT_CDN_ZONE_ID and FLINT_CDN_API_TOKEN".into()));
+                None
+            }
+            _ => None,
+        };
         let site_text = |max: usize| {
             move |v: &str| {
                 if v.chars().count() > max || v.chars().any(char::is_control) {
@@ -438,6 +502,7 @@ impl Config {
             workflow_lease: value(workflow_lease),
             workflow_retention: value(workflow_retention),
             ai,
+            cdn_purge,
             site: {
                 let title = value(site_title);
                 let author = value(site_author);
@@ -540,6 +605,10 @@ impl Config {
             ("FLINT_AI_BASE_URL", self.ai.as_ref().map_or_else(|| "(none: extractive summaries)".into(), |ai| ai.base_url.clone())),
             ("FLINT_AI_API_KEY", if self.ai.is_some() { "********".into() } else { "(none)".into() }),
             ("FLINT_AI_MODEL", self.ai.as_ref().map_or_else(|| "(none)".into(), |ai| ai.model.clone())),
+            ("FLINT_CDN_PURGE", if self.cdn_purge.is_some() { "cloudflare".into() } else { "(none: the edge keeps pages 60 s)".into() }),
+            ("FLINT_CDN_ZONE_ID", self.cdn_purge.as_ref().map_or_else(|| "(none)".into(), |c| c.zone_id.clone())),
+            ("FLINT_CDN_API_TOKEN", if self.cdn_purge.is_some() { "********".into() } else { "(none)".into() }),
+            ("FLINT_CDN_API_URL", self.cdn_purge.as_ref().map_or_else(|| "(unused)".into(), |c| c.api_url.clone())),
             ("FLINT_SITE_TITLE", self.site.title.clone()),
             ("FLINT_SITE_DESCRIPTION", self.site.description.clone()),
             ("FLINT_SITE_AUTHOR", self.site.author.clone()),

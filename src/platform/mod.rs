@@ -8,6 +8,7 @@ pub mod config;
 pub mod content;
 pub mod db;
 pub mod duration;
+pub mod events;
 // SQLite's C extension API: the one module of the library allowed `unsafe`.
 #[allow(unsafe_code)]
 pub mod fts5_bm25;

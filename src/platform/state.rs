@@ -12,6 +12,7 @@ use crate::platform::cache::CacheService;
 use crate::platform::clock::Clock;
 use crate::platform::config::Config;
 use crate::platform::db::Db;
+use crate::platform::events::EventBus;
 use crate::platform::rate_limit::RateLimiter;
 use crate::platform::workflow::WorkflowEngine;
 
@@ -28,6 +29,8 @@ pub struct AppServices {
     pub ai: Option<AiClient>,
     /// Durable workflows: create and manage runs (workers execute them).
     pub workflows: WorkflowEngine,
+    /// Domain events: emitted with the change, delivered to each subscriber as its own run.
+    pub events: EventBus,
     pub clock: Clock,
     pub passwords: PasswordHasher,
     pub secret: ServerSecret,

@@ -168,8 +168,12 @@ impl TestApp {
         let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test configuration is valid");
         let routes = flint::features::routes().merge(probe_routes());
         let clock = Clock::manual(jiff::Timestamp::now().as_millisecond());
-        let parts =
-            app::Parts { clock: clock.clone(), routes, workflows: flint::features::workflows().merge(crate::workflow::test_workflows()) };
+        let parts = app::Parts {
+            clock: clock.clone(),
+            routes,
+            workflows: flint::features::workflows().merge(crate::workflow::test_workflows()),
+            subscribers: flint::features::subscribers(),
+        };
         let app = app::build_with(config, parts).await.expect("app builds");
         let state = app.state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -181,6 +185,30 @@ impl TestApp {
         flint::platform::ai::install_crypto_provider();
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
         TestApp { addr, base: format!("http://{addr}"), http, clock, state, shutdown: Some(tx), server: Some(server), database }
+    }
+
+    /// Runs every due workflow run (and what those make due, such as event
+    /// deliveries) until none is left or running; sleeping runs stay asleep.
+    /// Works whether or not the app has workers of its own.
+    pub async fn settle(&self) {
+        let started = std::time::Instant::now();
+        loop {
+            let ran = self.state.workflows.run_due().await.expect("runs execute");
+            let now = self.clock.now_ms();
+            let pending: i64 = flint::on_read!(&self.state.db, |pool| sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM workflow_runs WHERE (status = 'queued' AND wake_at <= $1) OR status = 'running'"
+            )
+            .bind(now)
+            .fetch_one(pool))
+            .expect("count runs");
+            if ran == 0 && pending == 0 {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "runs did not settle: {pending} pending");
+            if ran == 0 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

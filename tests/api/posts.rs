@@ -33,7 +33,7 @@ async fn draft(admin: &mut Client<'_>, fields: Value) -> i64 {
 async fn publish(app: &TestApp, admin: &mut Client<'_>, id: i64, status: &str) -> Value {
     let res = admin.post("/_fn/startPostProcessWorkflow", json!({"id": id, "status": status})).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
-    app.state.workflows.run_due().await.unwrap();
+    app.settle().await;
     res.body
 }
 
@@ -270,7 +270,7 @@ async fn a_cached_detail_needs_no_database(backend: Backend) {
     publish(&app, &mut admin, id, "published").await;
     let mut reader = app.user();
     assert_eq!(reader.get("/api/post/cached").await.status, StatusCode::OK);
-    let key = flint::features::posts::schema::detail_key("cached");
+    let key = flint::features::publishing::schema::detail_key("cached");
     for _ in 0..100 {
         if app.state.cache.get(&key, || async { Err::<Option<flint::platform::cache::CachedBody>, _>("not cached yet") }).await.is_ok() {
             break;
@@ -365,7 +365,8 @@ async fn tags_are_managed_and_counted(backend: Backend) {
     publish(&app, &mut admin, id, "published").await;
     assert_eq!(app.user().get("/_fn/getTags").await.body.as_array().unwrap().len(), 2);
     assert_eq!(admin.post("/_fn/deleteTag", json!({"id": b})).await.status, StatusCode::OK);
-    assert_eq!(app.user().get("/api/tags").await.body.as_array().unwrap().len(), 1, "deleting shows at once");
+    app.settle().await;
+    assert_eq!(app.user().get("/api/tags").await.body.as_array().unwrap().len(), 1, "deleting shows once publishing handled it");
     assert_eq!(app.user().get("/api/posts").await.body["items"][0]["tags"].as_array().unwrap().len(), 1);
     assert_eq!(app.user().get("/_fn/getTagsAdmin").await.status, StatusCode::UNAUTHORIZED);
 }

@@ -28,7 +28,7 @@ async fn revisions(admin: &mut Client<'_>, post: i64) -> Vec<Value> {
 
 /// Lets every due workflow run (the manual clock decides what is due).
 async fn settle(app: &TestApp) {
-    while app.state.workflows.run_due().await.unwrap() > 0 {}
+    app.settle().await;
 }
 
 backend_tests!(
@@ -43,9 +43,11 @@ async fn publishing_writes_a_revision_and_restore_keeps_a_backup(backend: Backen
     let mut admin = app.admin().await;
     let id = new_post(&mut admin, "First Title").await;
     admin.post("/_fn/startPostProcessWorkflow", json!({"id": id, "status": "published"})).await;
+    settle(&app).await;
     app.clock.advance(Duration::from_secs(1));
     admin.post("/_fn/updatePost", json!({"id": id, "data": {"title": "Second Title"}})).await;
     admin.post("/_fn/startPostProcessWorkflow", json!({"id": id, "status": "published"})).await;
+    settle(&app).await;
     let list = revisions(&mut admin, id).await;
     assert_eq!(list.len(), 2, "one publish revision each time");
     assert_eq!((list[0]["reason"].clone(), list[0]["title"].clone()), (json!("publish"), json!("Second Title")), "newest first");
@@ -80,6 +82,7 @@ async fn revisions_are_deleted_per_post_and_bad_snapshots_refused(backend: Backe
     for id in [a, b] {
         admin.post("/_fn/startPostProcessWorkflow", json!({"id": id, "status": "published"})).await;
     }
+    settle(&app).await;
     let a_rev = revisions(&mut admin, a).await[0]["id"].as_i64().unwrap();
     let b_rev = revisions(&mut admin, b).await[0]["id"].as_i64().unwrap();
     let deleted = admin.post("/_fn/deletePostRevisions", json!({"postId": a, "revisionIds": [a_rev, b_rev, a_rev]})).await;
@@ -103,6 +106,7 @@ async fn auto_snapshots_wait_for_quiet_and_never_repeat(backend: Backend) {
     settle(&app).await;
     app.clock.advance(Duration::from_secs(20));
     admin.post("/_fn/updatePost", json!({"id": id, "data": {"title": "Draft Two"}})).await;
+    settle(&app).await;
     let runs = app.state.workflows.count_by_status().await.unwrap();
     assert_eq!(
         runs.get("sleeping").copied().unwrap_or(0) + runs.get("queued").copied().unwrap_or(0),
@@ -118,7 +122,8 @@ async fn auto_snapshots_wait_for_quiet_and_never_repeat(backend: Backend) {
     let list = revisions(&mut admin, id).await;
     assert_eq!(list.len(), 1);
     assert_eq!((list[0]["reason"].clone(), list[0]["title"].clone()), (json!("auto"), json!("Draft Two")), "the state after the last edit");
-    let run = &app.state.workflows.list(&Default::default()).await.unwrap()[0];
+    let filter = flint::platform::workflow::ListFilter { name: Some("post-auto-snapshot".into()), limit: 10, ..Default::default() };
+    let run = &app.state.workflows.list(&filter).await.unwrap()[0];
     let steps = app.state.workflows.get(&run.id).await.unwrap().unwrap().steps.unwrap();
     assert!(steps.iter().filter(|s| s.name.starts_with("wait for")).count() > 1, "it waited more than once: {steps:?}");
 

@@ -19,7 +19,7 @@ async fn post(app: &TestApp, admin: &mut Client<'_>, fields: Value, publish: boo
 
 async fn set_status(app: &TestApp, admin: &mut Client<'_>, id: i64, status: &str) {
     admin.post("/_fn/startPostProcessWorkflow", json!({"id": id, "status": status})).await;
-    while app.state.workflows.run_due().await.unwrap() > 0 {}
+    app.settle().await;
 }
 
 async fn found(client: &mut Client<'_>, query: &str) -> Vec<String> {
@@ -87,6 +87,7 @@ async fn only_listed_posts_are_found_and_the_pipeline_keeps_the_index(backend: B
     assert_eq!(found(&mut reader, "gardening").await, ["tomatoes"], "tags are indexed");
 
     admin.post("/_fn/updateTag", json!({"id": tag, "data": {"name": "horticulture"}})).await;
+    app.settle().await;
     assert_eq!(found(&mut reader, "horticulture").await, ["tomatoes"], "a tag rename shows up");
     assert!(found(&mut reader, "gardening").await.is_empty());
 
@@ -101,8 +102,7 @@ async fn only_listed_posts_are_found_and_the_pipeline_keeps_the_index(backend: B
     let before = without_scores(reader.get("/api/search?q=zucchini").await.body);
     let version = reader.get("/_fn/getIndexVersion").await.body;
     assert_eq!(version["documents"], 3);
-    flint::features::search::data::clear(&app.state.db, app.clock.now_ms()).await.unwrap();
-    flint::features::search::service::invalidate(&app.state).await;
+    flint::features::search::service::clear(&app.state).await.unwrap();
     assert!(found(&mut reader, "zucchini").await.is_empty(), "wiped");
     assert_eq!(admin.post("/_fn/buildSearchIndex", json!({})).await.body["documents"], 3);
     assert_eq!(without_scores(reader.get("/api/search?q=zucchini").await.body), before, "a rebuild restores identical results");
@@ -113,6 +113,7 @@ async fn only_listed_posts_are_found_and_the_pipeline_keeps_the_index(backend: B
     set_status(&app, &mut admin, public, "published").await;
     assert_eq!(found(&mut reader, "tomatoes").await, ["tomatoes"]);
     admin.post("/_fn/deletePost", json!({"id": public})).await;
+    app.settle().await;
     assert!(found(&mut reader, "tomatoes").await.is_empty(), "deleted posts leave the index");
     assert_eq!(reader.get("/_fn/getIndexVersion").await.body["documents"], 2);
 }
@@ -129,7 +130,7 @@ async fn a_word_in_many_posts_ranks_only_the_newest_matches() {
         let mut admin = app.admin().await;
         post(&app, &mut admin, json!({"title": "Cache cache", "slug": "oldest", "content": "cache aardvark cache"}), true).await;
         // Seeded posts are newer; about four in five mention "cache".
-        flint::features::posts::seed::seed(&app.state, 150).await.unwrap();
+        flint::features::publishing::seed::seed(&app.state, 150).await.unwrap();
         flint::features::search::service::invalidate(&app.state).await;
         let mut reader = app.user();
 
@@ -239,6 +240,7 @@ async fn word_counts_and_lengths_follow_edits_and_removals_and_rank_as_bm25() {
     admin.post("/_fn/updatePost", json!({"id": borrow, "data": {"content": "rust ownership"}})).await;
     set_status(&app, &mut admin, borrow, "published").await;
     admin.post("/_fn/deletePost", json!({"id": cooking})).await;
+    app.settle().await;
     let (kept, counted) = word_counts(&app).await;
     assert_eq!(kept, counted, "after an edit and a removal");
     let words: Vec<&str> = kept.iter().map(|(word, _)| word.as_str()).collect();
@@ -262,6 +264,7 @@ async fn a_database_indexed_before_the_word_and_length_tables_gets_them() {
     post(&app, &mut admin, json!({"title": "Heirloom tomatoes", "slug": "tomatoes", "content": "zucchini"}), true).await;
     let gone = post(&app, &mut admin, json!({"title": "Zucchini bread", "slug": "bread", "content": "flour"}), true).await;
     admin.post("/_fn/deletePost", json!({"id": gone})).await;
+    app.settle().await;
     let flint::platform::db::Db::Sqlite(sqlite) = &app.state.db else { unreachable!("a SQLite app") };
     // Back to the schema before the migrations that made the tables.
     sqlx::query("DROP TABLE search_terms").execute(&sqlite.write).await.unwrap();

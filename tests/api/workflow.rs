@@ -338,7 +338,12 @@ async fn sleep_until_wakes_on_time_and_survives_a_new_engine(backend: Backend) {
         _ => None,
     })
     .unwrap();
-    let parts = flint::app::Parts { clock: app.clock.clone(), routes: flint::platform::http::Routes::new(), workflows: test_workflows() };
+    let parts = flint::app::Parts {
+        clock: app.clock.clone(),
+        routes: flint::platform::http::Routes::new(),
+        workflows: test_workflows(),
+        subscribers: Default::default(),
+    };
     let restarted = flint::app::services(config, parts).await.unwrap();
     app.clock.advance(Duration::from_millis(3_599_999));
     assert_eq!(restarted.workflows.run_due().await.unwrap(), 0, "not a millisecond early");
@@ -544,6 +549,7 @@ async fn two_engines_share_one_postgres_without_running_a_step_twice() {
                 clock: flint::platform::clock::Clock::system(),
                 routes: flint::platform::http::Routes::new(),
                 workflows: Registry::new().register(Triple),
+                subscribers: Default::default(),
             };
             flint::app::services(config, parts).await.unwrap()
         }

@@ -10,13 +10,13 @@ use axum::response::{IntoResponse, Response};
 use crate::platform::auth::User;
 use crate::platform::auth::session::{self, ClientInfo, NewSession, SESSION_TTL};
 use crate::platform::http::{
-    Access, AdminCtx, AppError, AuthCtx, DbCtx, Endpoint, Route, Routes, SessionCtx, TokenAccess, ValidJson, ValidQuery,
+    Access, AdminCtx, AppError, AuthCtx, DbCtx, Endpoint, Route, Routes, SessionCtx, Success, TokenAccess, ValidJson, ValidQuery,
 };
 use crate::platform::rate_limit::RateLimit;
 
 use super::schema::{
     ApiTokenView, ChangePasswordInput, CreateApiTokenInput, CreatedApiToken, CurrentSession, IdInput, ListUsersInput, SessionListItem,
-    SetUserRoleInput, SignInInput, SignUpInput, Success, UpdateUserInput, UserPage,
+    SetUserRoleInput, SignInInput, SignUpInput, UpdateUserInput, UserPage,
 };
 use super::service;
 

@@ -168,11 +168,6 @@ pub struct UserPage {
     pub total: i64,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Success {
-    pub success: bool,
-}
-
 pub fn display_name(value: &str, _: &()) -> garde::Result {
     let trimmed = value.trim();
     let chars = trimmed.chars().count();

@@ -1,65 +1,20 @@
-//! Post endpoints: the public REST API (same paths as the original), the
-//! public server functions, and the admin server functions.
+//! Post endpoints for editors: drafts, edits, slugs, tags and summaries.
+//! What readers see, publishing and deleting are `publishing`'s endpoints.
 
-use crate::platform::http::PathParam;
 use axum::Json;
-use axum::http::Method;
-use axum::response::Response;
 
-use crate::features::accounts::schema::Success;
-use crate::platform::http::{Access, AdminCtx, AppError, CachePolicy, DbCtx, Endpoint, Route, Routes, ValidJson, ValidQuery, cached_json};
+use crate::features::tags::schema::{SetPostTagsInput, Tag};
+use crate::platform::http::{Access, AdminCtx, AppError, Endpoint, Routes, ValidJson, ValidQuery};
 
 use super::schema::{
-    AdminListInput, GenerateSlugInput, IdInput, IdOutput, LimitInput, ListInput, Post, PostListResponse, PostWithSync, PostWithToc,
-    PreviewSummaryInput, PublicPostDetail, PublicPostItem, PublishInput, PublishOutput, RelatedInput, SlugInput, SlugOutput, SummaryOutput,
+    AdminListInput, GenerateSlugInput, IdOutput, Post, PostWithToc, PreviewSummaryInput, SlugInput, SlugOutput, SummaryOutput,
     UpdatePostInput,
 };
 use super::service;
 
 pub fn routes() -> Routes {
-    let public = |endpoint: Endpoint| endpoint.tag("posts").cache(CachePolicy::Public);
     let admin = |endpoint: Endpoint| endpoint.tag("posts").access(Access::Admin);
-    let list = |e: Endpoint| -> Route {
-        public(e).summary("Listed posts, newest first, by cursor").input::<ListInput>().output::<PostListResponse>().handler(list)
-    };
     Routes::new()
-        .route(list(Endpoint::query("getPostsCursor")))
-        .route(list(Endpoint::rest(Method::GET, "/api/posts", "listPosts")))
-        .route(
-            public(Endpoint::query("findPostBySlug"))
-                .summary("A published post with its HTML and table of contents (404 when not public)")
-                .input::<SlugInput>()
-                .output::<PublicPostDetail>()
-                .handler(detail_by_query),
-        )
-        .route(
-            public(Endpoint::rest(Method::GET, "/api/post/{slug}", "getPost"))
-                .summary("A published post with its HTML and table of contents (404 when not public)")
-                .output::<PublicPostDetail>()
-                .handler(detail_by_path),
-        )
-        .route(
-            public(Endpoint::query("getRelatedPosts"))
-                .summary("Listed posts sharing the most tags")
-                .input::<RelatedInput>()
-                .output::<Vec<PublicPostItem>>()
-                .handler(related_by_query),
-        )
-        .route(
-            public(Endpoint::rest(Method::GET, "/api/post/{slug}/related", "getRelatedPostsRest"))
-                .summary("Listed posts sharing the most tags")
-                .input::<LimitInput>()
-                .output::<Vec<PublicPostItem>>()
-                .handler(related_by_path),
-        )
-        .route(public(Endpoint::query("getPinnedPosts")).summary("Pinned posts").output::<Vec<PublicPostItem>>().handler(pinned))
-        .route(
-            public(Endpoint::query("getPopularPosts"))
-                .summary("The most read posts (the most recent until page views exist)")
-                .input::<LimitInput>()
-                .output::<Vec<PublicPostItem>>()
-                .handler(popular),
-        )
         .route(
             admin(Endpoint::query("generateSlug"))
                 .summary("A free slug for a title")
@@ -83,13 +38,6 @@ pub fn routes() -> Routes {
                 .handler(admin_count),
         )
         .route(
-            admin(Endpoint::query("findPostById"))
-                .summary("A post, its tags, and whether readers see this state")
-                .input::<IdInput>()
-                .output::<PostWithSync>()
-                .handler(find_by_id),
-        )
-        .route(
             admin(Endpoint::query("findPostBySlugAdmin"))
                 .summary("A post (drafts too) with the TOC of its content")
                 .input::<SlugInput>()
@@ -103,7 +51,14 @@ pub fn routes() -> Routes {
                 .output::<Post>()
                 .handler(update),
         )
-        .route(admin(Endpoint::mutation("deletePost")).summary("Delete a post").input::<IdInput>().output::<Success>().handler(delete))
+        .route(
+            admin(Endpoint::mutation("setPostTags"))
+                .tag("tags")
+                .summary("Replace a post's tags (public after the next publish)")
+                .input::<SetPostTagsInput>()
+                .output::<Vec<Tag>>()
+                .handler(set_post_tags),
+        )
         .route(
             admin(Endpoint::mutation("previewSummary"))
                 .summary("The summary publishing would generate")
@@ -111,46 +66,6 @@ pub fn routes() -> Routes {
                 .output::<SummaryOutput>()
                 .handler(preview_summary),
         )
-        .route(
-            admin(Endpoint::mutation("startPostProcessWorkflow"))
-                .summary("Publish or unpublish through the pipeline (future dates are scheduled)")
-                .input::<PublishInput>()
-                .output::<PublishOutput>()
-                .handler(publish),
-        )
-}
-
-/// A cached body as a JSON response with its ETag (the guard answers 304s).
-async fn list(ctx: DbCtx, ValidQuery(input): ValidQuery<ListInput>) -> Result<Response, AppError> {
-    Ok(cached_json(service::list(&ctx, &input.into()).await?))
-}
-
-async fn detail_by_query(ctx: DbCtx, ValidQuery(input): ValidQuery<SlugInput>) -> Result<Response, AppError> {
-    Ok(cached_json(service::detail(&ctx, &input.slug).await?))
-}
-
-async fn detail_by_path(ctx: DbCtx, PathParam(slug): PathParam) -> Result<Response, AppError> {
-    Ok(cached_json(service::detail(&ctx, &slug).await?))
-}
-
-async fn related_by_query(ctx: DbCtx, ValidQuery(input): ValidQuery<RelatedInput>) -> Result<Json<Vec<PublicPostItem>>, AppError> {
-    Ok(Json(service::related(&ctx, &input.slug, input.limit.unwrap_or(3)).await?))
-}
-
-async fn related_by_path(
-    ctx: DbCtx,
-    PathParam(slug): PathParam,
-    ValidQuery(input): ValidQuery<LimitInput>,
-) -> Result<Json<Vec<PublicPostItem>>, AppError> {
-    Ok(Json(service::related(&ctx, &slug, input.limit.unwrap_or(3)).await?))
-}
-
-async fn pinned(ctx: DbCtx) -> Result<Json<Vec<PublicPostItem>>, AppError> {
-    Ok(Json(service::pinned(&ctx).await?))
-}
-
-async fn popular(ctx: DbCtx, ValidQuery(input): ValidQuery<LimitInput>) -> Result<Json<Vec<PublicPostItem>>, AppError> {
-    Ok(Json(service::popular(&ctx, input.limit.unwrap_or(5)).await?))
 }
 
 async fn generate_slug(ctx: AdminCtx, ValidQuery(input): ValidQuery<GenerateSlugInput>) -> Result<Json<SlugOutput>, AppError> {
@@ -170,10 +85,6 @@ async fn admin_count(ctx: AdminCtx, ValidQuery(input): ValidQuery<AdminListInput
     Ok(Json(service::admin_count(&ctx, &input).await?))
 }
 
-async fn find_by_id(ctx: AdminCtx, ValidQuery(input): ValidQuery<IdInput>) -> Result<Json<PostWithSync>, AppError> {
-    Ok(Json(service::find_by_id(&ctx, input.id).await?))
-}
-
 async fn find_by_slug_admin(ctx: AdminCtx, ValidQuery(input): ValidQuery<SlugInput>) -> Result<Json<PostWithToc>, AppError> {
     Ok(Json(service::find_by_slug_admin(&ctx, &input.slug).await?))
 }
@@ -182,15 +93,10 @@ async fn update(ctx: AdminCtx, ValidJson(input): ValidJson<UpdatePostInput>) -> 
     Ok(Json(service::update(&ctx, &input).await?))
 }
 
-async fn delete(ctx: AdminCtx, ValidJson(input): ValidJson<IdInput>) -> Result<Json<Success>, AppError> {
-    service::delete(&ctx, input.id).await?;
-    Ok(Json(Success { success: true }))
+async fn set_post_tags(ctx: AdminCtx, ValidJson(input): ValidJson<SetPostTagsInput>) -> Result<Json<Vec<Tag>>, AppError> {
+    Ok(Json(service::set_tags(&ctx, input.post_id, &input.tag_ids).await?))
 }
 
 async fn preview_summary(ctx: AdminCtx, ValidJson(input): ValidJson<PreviewSummaryInput>) -> Result<Json<SummaryOutput>, AppError> {
     Ok(Json(SummaryOutput { summary: service::preview_summary(&ctx.app, &input.content).await? }))
-}
-
-async fn publish(ctx: AdminCtx, ValidJson(input): ValidJson<PublishInput>) -> Result<Json<PublishOutput>, AppError> {
-    Ok(Json(service::start_publish(&ctx, input.id, input.status).await?))
 }

@@ -1,15 +1,14 @@
-//! Posts: writing (admin CRUD on the editable post), publishing (the
-//! `post-process` and `scheduled-publish` workflows build the Public Content
-//! Snapshot in `public_posts`), and reading (public list, detail, related,
-//! pinned, popular — cached as ready-to-send bytes). Editing never changes
-//! what readers see; only the publish pipeline does.
+//! Posts: editorial writes on the editable post — drafts, edits, slugs,
+//! tags by name, summaries — and the writes the publish pipeline and
+//! revisions build on (status, restore, delete), each inside the caller's
+//! transaction. Every edit emits `PostEdited`. Editing never changes what
+//! readers see; `publishing` does.
 //!
-//! Walk it as `api.rs` -> `service.rs` (rules, cache) -> `data.rs` (SQL),
-//! with `workflows.rs` for the pipeline and `schema.rs` for every type.
+//! Walk it as `api.rs` -> `service.rs` (rules) -> `data.rs` (SQL), with
+//! `schema.rs` for every type and `events.rs` for what it announces.
 
 pub mod api;
-pub mod data;
+mod data;
+pub mod events;
 pub mod schema;
-pub mod seed;
 pub mod service;
-pub mod workflows;

@@ -1,48 +1,13 @@
 //! Post types, inputs (with validation), cache keys and slug rules.
 
-use std::time::Duration;
-
 use garde::Validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::features::tags::schema::TagRef;
-use crate::platform::cache::{CachedBody, Key, Namespace};
+
 use crate::platform::clock::{Millis, Timestamp};
 use crate::platform::content::TocEntry;
-
-/// Every cached public list (pages, pinned, popular, related ids).
-pub const POSTS_LIST: Namespace = Namespace::versioned("posts:list");
-/// Every cached public detail.
-pub const POSTS_DETAIL: Namespace = Namespace::versioned("posts:detail");
-
-const WEEK: Duration = Duration::from_secs(7 * 86_400);
-
-pub fn detail_key(slug: &str) -> Key<CachedBody> {
-    Key::body(POSTS_DETAIL, WEEK).part("post").part(slug)
-}
-
-pub fn list_key(query: &ListQuery) -> Key<CachedBody> {
-    Key::body(POSTS_LIST, WEEK)
-        .part("page")
-        .part(query.limit)
-        .part(query.cursor)
-        .part(query.tag_name.as_deref())
-        .part(query.category.as_deref())
-        .part(query.exclude_pinned)
-}
-
-pub fn related_key(slug: &str, limit: u32) -> Key<Vec<i64>> {
-    Key::json(POSTS_LIST, WEEK).part("related").part(slug).part(limit)
-}
-
-pub fn pinned_key() -> Key<Vec<PublicPostItem>> {
-    Key::json(POSTS_LIST, WEEK).part("pinned")
-}
-
-pub fn popular_key(limit: u32) -> Key<Vec<PublicPostItem>> {
-    Key::json(POSTS_LIST, Duration::from_secs(3 * 3600)).part("popular").part(limit)
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -79,7 +44,8 @@ text_enum!(PostStatus { Draft => "draft", Published => "published" });
 text_enum!(Visibility { Public => "public", Unlisted => "unlisted" });
 
 /// The editable post, as stored.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
 pub struct PostRow {
     pub id: i64,
     pub title: String,
@@ -140,18 +106,6 @@ impl Post {
     }
 }
 
-/// `findPostById`: the post, and whether readers see its current state.
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PostWithSync {
-    #[serde(flatten)]
-    pub post: Post,
-    /// Readers see exactly this state (or, for a draft, nothing).
-    pub is_synced: bool,
-    /// A public snapshot exists.
-    pub has_public_cache: bool,
-}
-
 /// `findPostBySlugAdmin`: the editable post with the TOC of its content.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -161,126 +115,9 @@ pub struct PostWithToc {
     pub toc: Vec<TocEntry>,
 }
 
-/// A row of the public read model (list columns).
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct PublicPostRow {
-    pub id: i64,
-    pub slug: String,
-    pub title: String,
-    pub summary: String,
-    pub category: Option<String>,
-    pub read_time_in_minutes: i32,
-    pub published_at: Millis,
-    pub pinned_at: Option<Millis>,
-    pub updated_at: Millis,
-}
-
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct PublicDetailRow {
-    #[sqlx(flatten)]
-    pub item: PublicPostRow,
-    pub content_html: String,
-    pub toc_json: String,
-    /// `[[id, name], ...]`, sorted by name.
-    pub tags_json: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PublicPostItem {
-    pub id: i64,
-    pub slug: String,
-    pub title: String,
-    pub summary: String,
-    pub category: Option<String>,
-    pub read_time_in_minutes: i32,
-    pub published_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub pinned_at: Option<Timestamp>,
-    pub tags: Vec<TagRef>,
-}
-
-impl PublicPostItem {
-    pub fn from_row(row: PublicPostRow, tags: Vec<TagRef>) -> Self {
-        PublicPostItem {
-            id: row.id,
-            slug: row.slug,
-            title: row.title,
-            summary: row.summary,
-            category: row.category,
-            read_time_in_minutes: row.read_time_in_minutes,
-            published_at: Timestamp(row.published_at),
-            updated_at: Timestamp(row.updated_at),
-            pinned_at: row.pinned_at.map(Timestamp),
-            tags,
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PublicPostDetail {
-    #[serde(flatten)]
-    pub item: PublicPostItem,
-    pub toc: Vec<TocEntry>,
-    /// Sanitised HTML with highlighted code.
-    pub content_html: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PostListResponse {
-    pub items: Vec<PublicPostItem>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<i64>,
-}
-
 /// `null` in JSON clears a field; an absent field leaves it alone.
 fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
-}
-
-pub const MAX_LIST_LIMIT: u32 = 50;
-pub const DEFAULT_LIST_LIMIT: u32 = 12;
-
-#[derive(Debug, Default, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ListInput {
-    /// The `nextCursor` of the previous page.
-    #[garde(range(min = 1))]
-    pub cursor: Option<i64>,
-    /// 1-50, default 12.
-    #[garde(range(min = 1, max = MAX_LIST_LIMIT))]
-    pub limit: Option<u32>,
-    #[garde(length(chars, min = 1, max = 50))]
-    pub tag_name: Option<String>,
-    #[garde(length(chars, min = 1, max = 50))]
-    pub category: Option<String>,
-    #[garde(skip)]
-    pub exclude_pinned: Option<bool>,
-}
-
-/// A list request with its defaults applied (what is cached).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ListQuery {
-    pub cursor: Option<i64>,
-    pub limit: u32,
-    pub tag_name: Option<String>,
-    pub category: Option<String>,
-    pub exclude_pinned: bool,
-}
-
-impl From<ListInput> for ListQuery {
-    fn from(input: ListInput) -> Self {
-        let blank_is_none = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-        ListQuery {
-            cursor: input.cursor,
-            limit: input.limit.unwrap_or(DEFAULT_LIST_LIMIT),
-            tag_name: blank_is_none(input.tag_name),
-            category: blank_is_none(input.category),
-            exclude_pinned: input.exclude_pinned.unwrap_or(false),
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -288,24 +125,6 @@ impl From<ListInput> for ListQuery {
 pub struct SlugInput {
     #[garde(length(chars, min = 1, max = 200))]
     pub slug: String,
-}
-
-#[derive(Debug, Default, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LimitInput {
-    /// 1-20.
-    #[garde(range(min = 1, max = 20))]
-    pub limit: Option<u32>,
-}
-
-#[derive(Debug, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RelatedInput {
-    #[garde(length(chars, min = 1, max = 200))]
-    pub slug: String,
-    /// 1-20, default 3.
-    #[garde(range(min = 1, max = 20))]
-    pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -418,29 +237,6 @@ pub struct UpdatePostInput {
     /// saved meanwhile, and the update is refused with 409 `POST_EDIT_CONFLICT`.
     #[garde(skip)]
     pub expected_updated_at: Option<Timestamp>,
-}
-
-#[derive(Debug, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PublishInput {
-    #[garde(range(min = 1))]
-    pub id: i64,
-    #[garde(skip)]
-    pub status: PostStatus,
-    /// The original's client date, accepted so its clients work unchanged
-    /// and ignored: the server's clock decides what is published when.
-    #[garde(length(chars, max = 64))]
-    pub client_today: Option<String>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PublishOutput {
-    /// The `post-process` run.
-    pub run_id: String,
-    /// The `scheduled-publish` run, for a post dated in the future.
-    pub scheduled_run_id: Option<String>,
-    pub published_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]

@@ -1,11 +1,10 @@
 //! SQL for post revisions. SQL only.
 
-use crate::features::posts::schema::PostStatus;
 use crate::platform::clock::Millis;
 use crate::platform::db::{Db, Tx};
 use crate::{execute, execute_tx, on_read, on_tx, on_write};
 
-use super::schema::{RevisionReason, RevisionRow, RevisionSnapshot};
+use super::schema::{RevisionReason, RevisionRow};
 
 const COLUMNS: &str = "id, post_id, reason, snapshot_json, snapshot_hash, restored_from_revision_id, created_at";
 
@@ -35,14 +34,21 @@ pub async fn insert(
         .fetch_one(pool))
 }
 
-/// [`insert`] inside the caller's transaction.
-pub async fn insert_tx(tx: &mut Tx, post_id: i64, reason: RevisionReason, json: &str, hash: &str, now: Millis) -> sqlx::Result<i64> {
+/// [`insert`] inside the caller's transaction (a restore's backup).
+pub async fn insert_tx(
+    tx: &mut Tx,
+    post_id: i64,
+    reason: RevisionReason,
+    (json, hash): (&str, &str),
+    restored_from: Option<i64>,
+    now: Millis,
+) -> sqlx::Result<i64> {
     on_tx!(tx, |conn| sqlx::query_scalar::<_, i64>(INSERT)
         .bind(post_id)
         .bind(reason.as_str())
         .bind(json)
         .bind(hash)
-        .bind(None::<i64>)
+        .bind(restored_from)
         .bind(now)
         .fetch_one(conn))
 }
@@ -100,55 +106,6 @@ pub async fn delete_many(db: &Db, post_id: i64, ids: &[i64]) -> sqlx::Result<Vec
     }
     tx.commit().await?;
     Ok(deleted)
-}
-
-/// In one transaction: keep the current state as a `restore_backup`
-/// revision, then apply `target` (all but `pinned_at`) and its tags.
-pub async fn restore(
-    db: &Db,
-    post_id: i64,
-    backup: (&str, &str),
-    from_revision: i64,
-    target: &RevisionSnapshot,
-    now: Millis,
-) -> sqlx::Result<()> {
-    let mut tx = db.begin().await?;
-    execute_tx!(
-        &mut tx,
-        sqlx::query(
-            "INSERT INTO post_revisions (post_id, reason, snapshot_json, snapshot_hash, restored_from_revision_id, created_at)
-             VALUES ($1, 'restore_backup', $2, $3, $4, $5)"
-        )
-        .bind(post_id)
-        .bind(backup.0)
-        .bind(backup.1)
-        .bind(from_revision)
-        .bind(now)
-    )?;
-    execute_tx!(
-        &mut tx,
-        sqlx::query(
-            "UPDATE posts SET title = $2, summary = $3, slug = $4, status = $5, published_at = $6, read_time_in_minutes = $7,
-                 content = $8, category = $9, visibility = $10, updated_at = $11
-             WHERE id = $1"
-        )
-        .bind(post_id)
-        .bind(&target.title)
-        .bind(&target.summary)
-        .bind(&target.slug)
-        .bind(match target.status {
-            PostStatus::Draft => "draft",
-            PostStatus::Published => "published",
-        })
-        .bind(target.published_at.map(|t| t.millis()))
-        .bind(target.read_time_in_minutes)
-        .bind(&target.content)
-        .bind(&target.category)
-        .bind(target.visibility.as_str())
-        .bind(now)
-    )?;
-    crate::features::tags::data::replace_links(&mut tx, post_id, &target.tag_ids).await?;
-    tx.commit().await
 }
 
 /// When a post was last edited.

@@ -5,7 +5,7 @@
 //! restore and delete.
 
 pub mod api;
-pub mod data;
+mod data;
 pub mod schema;
 pub mod service;
 pub mod workflows;

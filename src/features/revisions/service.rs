@@ -7,9 +7,9 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::features::posts::schema::PostRow;
-use crate::features::posts::service as posts;
+use crate::features::posts::service::{self as posts, Restored};
 use crate::platform::clock::{Millis, Timestamp};
-use crate::platform::db::{Tx, is_unique_violation};
+use crate::platform::db::is_foreign_key_violation;
 use crate::platform::http::{AdminCtx, AppError};
 use crate::platform::state::AppState;
 use crate::platform::workflow::{CreateOptions, EngineError};
@@ -49,6 +49,7 @@ impl From<posts::PostError> for RevisionError {
     fn from(error: posts::PostError) -> Self {
         match error {
             posts::PostError::NotFound => RevisionError::PostNotFound,
+            posts::PostError::SlugTaken => RevisionError::SlugTaken,
             other => RevisionError::Internal(anyhow::Error::new(other)),
         }
     }
@@ -129,11 +130,20 @@ pub async fn take(app: &AppState, post_id: i64, reason: RevisionReason) -> Resul
     Ok(Taken::Created(id))
 }
 
-/// The revision of a publish, written in the publishing transaction from the
-/// post row as that transaction left it.
-pub async fn take_in(tx: &mut Tx, post: &PostRow, tag_ids: &[i64], reason: RevisionReason, now: Millis) -> Result<i64> {
+/// The revision of a publish: exactly the state the pipeline built the
+/// public snapshot from (carried by `PostPublished`). Delivered at least
+/// once, so a publish revision already holding this state is not repeated.
+pub async fn take_published(app: &AppState, post: &PostRow, tag_ids: &[i64]) -> Result<Taken> {
     let (json, hash) = encode(&snapshot_of(post, tag_ids))?;
-    Ok(data::insert_tx(tx, post.id, reason, &json, &hash, now).await?)
+    if data::latest(&app.db, post.id, None).await?.is_some_and(|r| r.snapshot_hash == hash && r.reason == RevisionReason::Publish) {
+        return Ok(Taken::Unchanged);
+    }
+    match data::insert(&app.db, post.id, RevisionReason::Publish, &json, &hash, None, app.clock.now_ms()).await {
+        Ok(id) => Ok(Taken::Created(id)),
+        // The post was deleted before the revision could be written.
+        Err(error) if is_foreign_key_violation(&error) => Ok(Taken::Unchanged),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// After an edit: an automatic revision once the editor has been quiet for
@@ -199,11 +209,25 @@ pub async fn restore(ctx: &AdminCtx, post_id: i64, revision_id: i64) -> Result<R
     if current_hash == target_hash {
         return Ok(RestoreOutput { post: posts::post(app, post_id).await?, restored: false, revision_id });
     }
-    match data::restore(&app.db, post_id, (&current_json, &current_hash), revision_id, &target, app.clock.now_ms()).await {
-        Ok(()) => {}
-        Err(error) if is_unique_violation(&error) => return Err(RevisionError::SlugTaken),
-        Err(error) => return Err(error.into()),
-    }
+    let now = app.clock.now_ms();
+    let restored = Restored {
+        title: &target.title,
+        summary: target.summary.as_deref(),
+        slug: &target.slug,
+        status: target.status,
+        published_at: target.published_at.map(|t| t.millis()),
+        read_time_in_minutes: target.read_time_in_minutes,
+        content: target.content.as_deref(),
+        category: target.category.as_deref(),
+        visibility: target.visibility,
+        tag_ids: &target.tag_ids,
+    };
+    let mut tx = app.db.begin().await?;
+    let backup = (current_json.as_str(), current_hash.as_str());
+    data::insert_tx(&mut tx, post_id, RevisionReason::RestoreBackup, backup, Some(revision_id), now).await?;
+    let emitted = posts::restore_in(app, &mut tx, post_id, &restored).await?;
+    tx.commit().await?;
+    app.events.release(emitted).await;
     Ok(RestoreOutput { post: posts::post(app, post_id).await?, restored: true, revision_id })
 }
 

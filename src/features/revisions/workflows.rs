@@ -1,11 +1,16 @@
 //! `post-auto-snapshot`: waits until the editor has been quiet for the
 //! window (re-reading the post's `updated_at` after each wait), then takes
-//! an automatic revision.
+//! an automatic revision. And the subscribers that start it (`PostEdited`)
+//! and record what was published (`PostPublished`).
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::features::posts::events::PostEdited;
+use crate::features::publishing::events::PostPublished;
+use crate::platform::events::Subscriber;
+use crate::platform::state::AppState;
 use crate::platform::workflow::{Event, RetryPolicy, Step, Workflow};
 
 use super::schema::RevisionReason;
@@ -51,5 +56,30 @@ impl Workflow for AutoSnapshot {
             })
             .await?;
         Ok(taken)
+    }
+}
+
+/// After an edit: an automatic revision once the editor goes quiet.
+pub struct SnapshotAfterEdit;
+
+impl Subscriber for SnapshotAfterEdit {
+    type Event = PostEdited;
+    const NAME: &'static str = "revisions.auto-snapshot";
+
+    async fn handle(&self, app: &AppState, event: PostEdited) -> anyhow::Result<()> {
+        Ok(service::schedule_auto_snapshot(app, event.post_id).await?)
+    }
+}
+
+/// After a publish: the revision of exactly what was published.
+pub struct RecordPublished;
+
+impl Subscriber for RecordPublished {
+    type Event = PostPublished;
+    const NAME: &'static str = "revisions.publish";
+
+    async fn handle(&self, app: &AppState, event: PostPublished) -> anyhow::Result<()> {
+        service::take_published(app, &event.post, &event.tag_ids).await?;
+        Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! SQL for the search index. Dialect-specific by necessity (FTS5 vs
 //! tsvector); everything else in flint is shared SQL.
 
-use crate::features::posts::data::LISTED;
+use crate::features::publishing::schema::LISTED;
 use crate::platform::clock::Millis;
 use crate::platform::db::Db;
 use crate::{execute_tx, on_read};
@@ -277,16 +277,6 @@ async fn query_sqlite(
     .bind(counts)
     .fetch_all(&mut *connection)
     .await
-}
-
-/// Ids of every public post (a rebuild indexes them all).
-pub async fn public_post_ids(db: &Db) -> sqlx::Result<Vec<i64>> {
-    on_read!(db, |pool| sqlx::query_scalar::<_, i64>("SELECT post_id FROM public_posts ORDER BY post_id").fetch_all(pool))
-}
-
-/// Public posts carrying a tag (a rename changes their documents).
-pub async fn public_posts_with_tag(db: &Db, tag_id: i64) -> sqlx::Result<Vec<i64>> {
-    on_read!(db, |pool| sqlx::query_scalar::<_, i64>("SELECT post_id FROM public_post_tags WHERE tag_id = $1").bind(tag_id).fetch_all(pool))
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@
 
 use std::collections::HashMap;
 
-use crate::features::posts::service::{self as posts, PostError, SearchDocument};
+use crate::features::publishing::service::{self as publishing, PublishError, SearchDocument};
 use crate::platform::cache::CachedBody;
-use crate::platform::http::DbCtx;
+use crate::platform::http::{AppError, DbCtx};
 use crate::platform::invalidation::{self, Invalidation};
 use crate::platform::search_text::{query_terms, snippet, tokens};
 use crate::platform::state::AppState;
@@ -18,7 +18,33 @@ use super::schema::{IndexVersion, Matches, SEARCH, SearchPost, SearchResult, res
 /// Characters of a post's text that are indexed.
 const CONTENT_CHARS: usize = 10_000;
 
-type Result<T> = std::result::Result<T, PostError>;
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for SearchError {
+    fn from(error: sqlx::Error) -> Self {
+        SearchError::Internal(anyhow::Error::new(error).context("search database error"))
+    }
+}
+
+impl From<PublishError> for SearchError {
+    fn from(error: PublishError) -> Self {
+        SearchError::Internal(anyhow::Error::new(error).context("reading public posts for search"))
+    }
+}
+
+impl From<SearchError> for AppError {
+    fn from(error: SearchError) -> Self {
+        match error {
+            SearchError::Internal(error) => AppError::Internal(error),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, SearchError>;
 
 fn tokens_of(document: &SearchDocument) -> (Vec<String>, Vec<String>, Vec<String>, Vec<String>) {
     let content: String = document.plain_text.chars().take(CONTENT_CHARS).collect();
@@ -30,9 +56,10 @@ fn tokens_of(document: &SearchDocument) -> (Vec<String>, Vec<String>, Vec<String
     (tokens(&document.title), tokens(&document.summary), tokens(&labels), tokens(&content))
 }
 
-/// (Re)indexes a post from its public snapshot; a post without one leaves the index.
+/// (Re)indexes a post from its public snapshot; a post without one leaves
+/// the index. Callers invalidate cached results once they are done.
 pub async fn index_post(app: &AppState, post_id: i64) -> Result<()> {
-    let document = posts::search_documents(app, &[post_id]).await?.remove(&post_id);
+    let document = publishing::search_documents(app, &[post_id]).await?.remove(&post_id);
     let now = app.clock.now_ms();
     match document {
         Some(document) => {
@@ -41,28 +68,31 @@ pub async fn index_post(app: &AppState, post_id: i64) -> Result<()> {
         }
         None => data::remove(&app.db, post_id, now).await?,
     }
-    invalidate(app).await;
     Ok(())
 }
 
-pub async fn unindex(app: &AppState, post_id: i64) -> Result<()> {
-    data::remove(&app.db, post_id, app.clock.now_ms()).await?;
-    invalidate(app).await;
-    Ok(())
-}
-
-/// Reindexes the public posts carrying a tag (its name is in their documents).
-pub async fn reindex_tag(app: &AppState, tag_id: i64) -> Result<()> {
-    for post_id in data::public_posts_with_tag(&app.db, tag_id).await? {
-        index_post(app, post_id).await?;
+/// Brings the index in line with the public snapshots of `post_ids` (the
+/// `PublicPostsChanged` subscriber): each is indexed, or removed when it is
+/// no longer public. Idempotent.
+pub async fn reindex(app: &AppState, post_ids: &[i64]) -> Result<()> {
+    for post_id in post_ids {
+        index_post(app, *post_id).await?;
     }
+    invalidate(app).await;
+    Ok(())
+}
+
+/// Empties the index (until a rebuild, search finds nothing).
+pub async fn clear(app: &AppState) -> Result<()> {
+    data::clear(&app.db, app.clock.now_ms()).await?;
+    invalidate(app).await;
     Ok(())
 }
 
 /// Empties the index and indexes every public post again.
 pub async fn rebuild(app: &AppState) -> Result<usize> {
     data::clear(&app.db, app.clock.now_ms()).await?;
-    let ids = data::public_post_ids(&app.db).await?;
+    let ids = publishing::public_post_ids(app).await?;
     for id in &ids {
         index_post(app, *id).await?;
     }
@@ -93,7 +123,7 @@ pub async fn search(ctx: &DbCtx, query: &str, limit: u32) -> Result<CachedBody> 
             let ranked_matches = i64::from(ctx.config.search_ranked_matches);
             let hits = data::query(&ctx.db, &terms, ctx.clock.now_ms(), i64::from(limit), ranked_matches).await?;
             let ids: Vec<i64> = hits.iter().map(|(id, _)| *id).collect();
-            let mut documents: HashMap<i64, SearchDocument> = posts::search_documents(&ctx.0, &ids).await?;
+            let mut documents: HashMap<i64, SearchDocument> = publishing::search_documents(&ctx.0, &ids).await?;
             let results = hits
                 .into_iter()
                 .filter_map(|(id, score)| {
@@ -109,7 +139,7 @@ pub async fn search(ctx: &DbCtx, query: &str, limit: u32) -> Result<CachedBody> 
                     })
                 })
                 .collect::<Vec<_>>();
-            Ok::<_, PostError>(CachedBody::json(&results).map_err(anyhow::Error::from)?)
+            Ok::<_, SearchError>(CachedBody::json(&results).map_err(anyhow::Error::from)?)
         })
         .await
 }

@@ -3,8 +3,9 @@
 //! (a sitemap index with 50,000-URL parts when larger), `/robots.txt` and
 //! `/site.webmanifest`. Built from the public read model of posts, with
 //! absolute links from `FLINT_BASE_URL`; feeds and sitemaps are cached in
-//! the `posts:list` namespace, so every publish refreshes them.
+//! the `site` namespace, which its `PublicPostsChanged` subscriber drops.
 
 pub mod api;
 pub mod render;
 pub mod service;
+pub mod workflows;

@@ -3,7 +3,7 @@
 use jiff::Timestamp as JiffTimestamp;
 use serde_json::json;
 
-use crate::features::posts::schema::PublicPostDetail;
+use crate::features::publishing::schema::PublicPostDetail;
 use crate::platform::clock::{Millis, to_rfc3339};
 use crate::platform::config::SiteConfig;
 

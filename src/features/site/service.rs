@@ -1,15 +1,43 @@
-//! Builds and caches the site documents. Feeds and sitemaps live in the
-//! `posts:list` namespace, so whatever refreshes the post lists refreshes
-//! them too.
+//! Builds and caches the site documents in the `site` namespace, which the
+//! `PublicPostsChanged` subscriber drops whenever what readers see changes.
 
 use std::time::Duration;
 
-use crate::features::posts::schema::POSTS_LIST;
-use crate::features::posts::service::{self as posts, PostError};
-use crate::platform::cache::{CachedBody, Key};
+use crate::features::publishing::service::{self as publishing, PublishError};
+use crate::platform::cache::{CachedBody, Key, Namespace};
+use crate::platform::http::AppError;
+use crate::platform::invalidation::{self, Invalidation};
 use crate::platform::state::AppState;
 
 use super::render::{self, Links};
+
+/// Every cached site document (feeds, sitemaps).
+pub const SITE: Namespace = Namespace::versioned("site");
+
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<PublishError> for SiteError {
+    fn from(error: PublishError) -> Self {
+        SiteError::Internal(anyhow::Error::new(error).context("reading public posts for a site document"))
+    }
+}
+
+impl From<SiteError> for AppError {
+    fn from(error: SiteError) -> Self {
+        match error {
+            SiteError::Internal(error) => AppError::Internal(error),
+        }
+    }
+}
+
+/// The documents are stale: what readers see changed.
+pub async fn invalidate(app: &AppState) {
+    invalidation::apply(app, Invalidation::default().bump(SITE)).await;
+}
 
 /// URLs per sitemap file (the sitemaps.org limit).
 pub const SITEMAP_PART_SIZE: u64 = 50_000;
@@ -34,7 +62,7 @@ impl Feed {
 }
 
 fn key(kind: &str, part: u64) -> Key<CachedBody> {
-    Key::body(POSTS_LIST, Duration::from_secs(7 * 86_400)).part("site").part(kind).part(part)
+    Key::body(SITE, Duration::from_secs(7 * 86_400)).part("site").part(kind).part(part)
 }
 
 fn body(text: String) -> CachedBody {
@@ -48,15 +76,15 @@ fn links(app: &AppState) -> Links {
 async fn cached(
     app: &AppState,
     key: Key<CachedBody>,
-    build: impl Future<Output = Result<String, PostError>>,
-) -> Result<CachedBody, PostError> {
+    build: impl Future<Output = Result<String, SiteError>>,
+) -> Result<CachedBody, SiteError> {
     app.cache.get_or_load(&key, || async { build.await.map(body) }).await
 }
 
-pub async fn feed(app: &AppState, kind: Feed) -> Result<CachedBody, PostError> {
+pub async fn feed(app: &AppState, kind: Feed) -> Result<CachedBody, SiteError> {
     cached(app, key(kind.name(), 0), async {
         let site = &app.config.site;
-        let items = posts::newest_for_feeds(app, site.feed_limit).await?;
+        let items = publishing::newest_for_feeds(app, site.feed_limit).await?;
         let now = app.clock.now_ms();
         Ok(match kind {
             Feed::Rss => render::rss(site, &links(app), &items, now),
@@ -69,33 +97,33 @@ pub async fn feed(app: &AppState, kind: Feed) -> Result<CachedBody, PostError> {
 
 /// `/sitemap.xml`: every URL, or an index of parts when there are more than
 /// one file may hold.
-pub async fn sitemap(app: &AppState) -> Result<CachedBody, PostError> {
+pub async fn sitemap(app: &AppState) -> Result<CachedBody, SiteError> {
     sitemap_in_parts_of(app, SITEMAP_PART_SIZE).await
 }
 
 /// `sitemap` with a chosen part size (tests use small ones).
-pub async fn sitemap_in_parts_of(app: &AppState, part_size: u64) -> Result<CachedBody, PostError> {
+pub async fn sitemap_in_parts_of(app: &AppState, part_size: u64) -> Result<CachedBody, SiteError> {
     cached(app, key("sitemap", part_size), async {
-        let total = posts::count_listed(app).await? + FIXED_URLS;
+        let total = publishing::count_listed(app).await? + FIXED_URLS;
         if total <= part_size {
             return urlset(app, 1, part_size).await;
         }
         let parts = total.div_ceil(part_size);
         let urls: Vec<String> = (1..=parts).map(|n| links(app).at(&format!("sitemap/{n}.xml"))).collect();
-        let newest = posts::listed_slugs(app, 0, 1).await?.first().map(|(_, at)| *at);
+        let newest = publishing::listed_slugs(app, 0, 1).await?.first().map(|(_, at)| *at);
         Ok(render::sitemap_index(&urls, newest))
     })
     .await
 }
 
 /// `/sitemap/<n>.xml`: part `n` (from 1) of a sitemap index; `None` past the end.
-pub async fn sitemap_part(app: &AppState, part: u64) -> Result<Option<CachedBody>, PostError> {
+pub async fn sitemap_part(app: &AppState, part: u64) -> Result<Option<CachedBody>, SiteError> {
     sitemap_part_in_parts_of(app, part, SITEMAP_PART_SIZE).await
 }
 
 /// `sitemap_part` with a chosen part size (tests use small ones).
-pub async fn sitemap_part_in_parts_of(app: &AppState, part: u64, part_size: u64) -> Result<Option<CachedBody>, PostError> {
-    let total = posts::count_listed(app).await? + FIXED_URLS;
+pub async fn sitemap_part_in_parts_of(app: &AppState, part: u64, part_size: u64) -> Result<Option<CachedBody>, SiteError> {
+    let total = publishing::count_listed(app).await? + FIXED_URLS;
     if part == 0 || part > total.div_ceil(part_size).max(1) {
         return Ok(None);
     }
@@ -103,7 +131,7 @@ pub async fn sitemap_part_in_parts_of(app: &AppState, part: u64, part_size: u64)
 }
 
 /// The URLs of part `part`: the fixed pages first, then listed posts, newest first.
-async fn urlset(app: &AppState, part: u64, part_size: u64) -> Result<String, PostError> {
+async fn urlset(app: &AppState, part: u64, part_size: u64) -> Result<String, SiteError> {
     let links = links(app);
     let start = (part - 1) * part_size;
     let mut entries = Vec::new();
@@ -113,7 +141,7 @@ async fn urlset(app: &AppState, part: u64, part_size: u64) -> Result<String, Pos
     }
     let offset = start.saturating_sub(FIXED_URLS);
     let room = part_size - entries.len() as u64;
-    for (slug, updated_at) in posts::listed_slugs(app, offset, room).await? {
+    for (slug, updated_at) in publishing::listed_slugs(app, offset, room).await? {
         entries.push((links.post(&slug), Some(updated_at), "weekly", "0.7"));
     }
     Ok(render::urlset(&entries))

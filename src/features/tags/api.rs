@@ -1,28 +1,14 @@
-//! Tag endpoints: the public tag list (server function and `GET /api/tags`)
-//! and the admin functions.
+//! Tag endpoints for admins (the public tag list is `publishing`'s).
 
 use axum::Json;
-use axum::http::Method;
-use axum::response::Response;
 
-use crate::platform::http::{Access, AdminCtx, AppError, CachePolicy, DbCtx, Endpoint, Routes, ValidJson, ValidQuery, cached_json};
+use crate::platform::http::{Access, AdminCtx, AppError, Endpoint, Routes, Success, ValidJson, ValidQuery};
 
-use super::schema::{CreateTagInput, PostIdInput, SetPostTagsInput, Tag, TagIdInput, TagWithCount, TagsAdminInput, UpdateTagInput};
+use super::schema::{CreateTagInput, PostIdInput, Tag, TagIdInput, TagWithCount, TagsAdminInput, UpdateTagInput};
 use super::service;
-use crate::features::accounts::schema::Success;
 
 pub fn routes() -> Routes {
-    let public_tags = |endpoint: Endpoint| {
-        endpoint
-            .tag("tags")
-            .summary("Tags of published posts with their post counts, most used first")
-            .cache(CachePolicy::Public)
-            .output::<Vec<TagWithCount>>()
-            .handler(public_tags)
-    };
     Routes::new()
-        .route(public_tags(Endpoint::query("getTags")))
-        .route(public_tags(Endpoint::rest(Method::GET, "/api/tags", "listTags")))
         .route(
             Endpoint::query("getTagsAdmin")
                 .tag("tags")
@@ -69,15 +55,6 @@ pub fn routes() -> Routes {
                 .handler(delete),
         )
         .route(
-            Endpoint::mutation("setPostTags")
-                .tag("tags")
-                .summary("Replace a post's tags (public after the next publish)")
-                .access(Access::Admin)
-                .input::<SetPostTagsInput>()
-                .output::<Vec<Tag>>()
-                .handler(set_post_tags),
-        )
-        .route(
             Endpoint::query("getTagsByPostId")
                 .tag("tags")
                 .summary("A post's tags, by name")
@@ -86,10 +63,6 @@ pub fn routes() -> Routes {
                 .output::<Vec<Tag>>()
                 .handler(tags_of_post),
         )
-}
-
-async fn public_tags(ctx: DbCtx) -> Result<Response, AppError> {
-    Ok(cached_json(service::public_tags(&ctx).await?))
 }
 
 async fn tags_admin(ctx: AdminCtx, ValidQuery(input): ValidQuery<TagsAdminInput>) -> Result<Json<Vec<TagWithCount>>, AppError> {
@@ -107,10 +80,6 @@ async fn update(ctx: AdminCtx, ValidJson(input): ValidJson<UpdateTagInput>) -> R
 async fn delete(ctx: AdminCtx, ValidJson(input): ValidJson<TagIdInput>) -> Result<Json<Success>, AppError> {
     service::delete(&ctx, input.id).await?;
     Ok(Json(Success { success: true }))
-}
-
-async fn set_post_tags(ctx: AdminCtx, ValidJson(input): ValidJson<SetPostTagsInput>) -> Result<Json<Vec<Tag>>, AppError> {
-    Ok(Json(service::set_post_tags(&ctx, &input).await?))
 }
 
 async fn tags_of_post(ctx: AdminCtx, ValidQuery(input): ValidQuery<PostIdInput>) -> Result<Json<Vec<Tag>>, AppError> {

@@ -2,10 +2,14 @@
 
 use crate::platform::clock::Millis;
 use crate::platform::db::{Db, Tx};
-use crate::{execute, execute_tx, on_read, on_write};
+use crate::{execute_tx, on_read, on_tx, on_write};
 
 use super::schema::{SortDir, Tag, TagRef, TagSort, TagWithCount};
-use crate::features::posts::data::LISTED;
+
+/// Publishing's visibility rule (`publishing::schema::LISTED`), for the
+/// admin's public-only counts: tags may not use publishing, and the rule is
+/// one line. Bind now as `$1`, alias the snapshot `pp`.
+const LISTED: &str = "pp.visibility = 'public' AND pp.published_at <= $1";
 
 pub async fn insert(db: &Db, name: &str, now: Millis) -> sqlx::Result<Tag> {
     on_write!(db, |pool| sqlx::query_as::<_, Tag>("INSERT INTO tags (name, created_at) VALUES ($1, $2) RETURNING id, name, created_at")
@@ -22,15 +26,26 @@ pub async fn find_by_name(db: &Db, name: &str) -> sqlx::Result<Option<Tag>> {
     on_read!(db, |pool| sqlx::query_as::<_, Tag>("SELECT id, name, created_at FROM tags WHERE name = $1").bind(name).fetch_optional(pool))
 }
 
-pub async fn rename(db: &Db, id: i64, name: &str) -> sqlx::Result<Option<Tag>> {
-    on_write!(db, |pool| sqlx::query_as::<_, Tag>("UPDATE tags SET name = $2 WHERE id = $1 RETURNING id, name, created_at")
+pub async fn rename(tx: &mut Tx, id: i64, name: &str) -> sqlx::Result<Option<Tag>> {
+    on_tx!(tx, |conn| sqlx::query_as::<_, Tag>("UPDATE tags SET name = $2 WHERE id = $1 RETURNING id, name, created_at")
         .bind(id)
         .bind(name)
-        .fetch_optional(pool))
+        .fetch_optional(conn))
 }
 
-pub async fn delete(db: &Db, id: i64) -> sqlx::Result<bool> {
-    Ok(execute!(db, sqlx::query("DELETE FROM tags WHERE id = $1").bind(id))? > 0)
+pub async fn delete(tx: &mut Tx, id: i64) -> sqlx::Result<bool> {
+    Ok(execute_tx!(tx, sqlx::query("DELETE FROM tags WHERE id = $1").bind(id))? > 0)
+}
+
+/// Posts linked to a tag, editable or published (the public links are
+/// publishing's table; a delete cascades through both, so they are read here,
+/// in the deleting transaction, for the event).
+pub async fn posts_with_tag(tx: &mut Tx, tag_id: i64) -> sqlx::Result<Vec<i64>> {
+    on_tx!(tx, |conn| sqlx::query_scalar::<_, i64>(
+        "SELECT post_id FROM post_tags WHERE tag_id = $1 UNION SELECT post_id FROM public_post_tags WHERE tag_id = $1 ORDER BY 1"
+    )
+    .bind(tag_id)
+    .fetch_all(conn))
 }
 
 /// Every tag with the number of its posts (only public ones when asked).
@@ -58,21 +73,6 @@ pub async fn list_with_counts(db: &Db, public_only: bool, now: Millis, sort: Tag
     })
 }
 
-/// Tags of listed posts, most used first (the public tag cloud).
-pub async fn list_public(db: &Db, now: Millis) -> sqlx::Result<Vec<TagWithCount>> {
-    on_read!(db, |pool| sqlx::query_as::<_, TagWithCount>(sqlx::AssertSqlSafe(format!(
-        "SELECT t.id, t.name, t.created_at, COUNT(*) AS post_count
-         FROM tags t
-         JOIN public_post_tags ppt ON ppt.tag_id = t.id
-         JOIN public_posts pp ON pp.post_id = ppt.post_id
-         WHERE {LISTED}
-         GROUP BY t.id, t.name, t.created_at
-         ORDER BY post_count DESC, t.name ASC"
-    )))
-    .bind(now)
-    .fetch_all(pool))
-}
-
 pub async fn of_post(db: &Db, post_id: i64) -> sqlx::Result<Vec<Tag>> {
     on_read!(db, |pool| sqlx::query_as::<_, Tag>(
         "SELECT t.id, t.name, t.created_at FROM tags t JOIN post_tags pt ON pt.tag_id = t.id WHERE pt.post_id = $1 ORDER BY t.name"
@@ -84,11 +84,6 @@ pub async fn of_post(db: &Db, post_id: i64) -> sqlx::Result<Vec<Tag>> {
 /// `(post_id, tag)` for the given posts' editable tags.
 pub async fn of_posts(db: &Db, post_ids: &[i64]) -> sqlx::Result<Vec<(i64, TagRef)>> {
     links(db, "post_tags", post_ids).await
-}
-
-/// `(post_id, tag)` for the given posts' published tags.
-pub async fn of_public_posts(db: &Db, post_ids: &[i64]) -> sqlx::Result<Vec<(i64, TagRef)>> {
-    links(db, "public_post_tags", post_ids).await
 }
 
 async fn links(db: &Db, table: &'static str, post_ids: &[i64]) -> sqlx::Result<Vec<(i64, TagRef)>> {

@@ -1,9 +1,9 @@
-//! Tags: non-hierarchical labels on posts. Admins manage them and assign them
-//! to posts; readers see the tags of published posts with their post counts
-//! (cached). Renaming or deleting a tag changes the public site at once, so
-//! those writes invalidate the public post caches too.
+//! Tags: non-hierarchical labels on posts, and the links between posts and
+//! tags. Admins manage them; renames and deletes emit `TagRenamed` /
+//! `TagDeleted`, on which `publishing` refreshes what readers see.
 
 pub mod api;
-pub mod data;
+mod data;
+pub mod events;
 pub mod schema;
 pub mod service;

@@ -1,12 +1,9 @@
-//! Tag types, inputs and cache keys.
-
-use std::time::Duration;
+//! Tag types and inputs.
 
 use garde::Validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::platform::cache::{CachedBody, Key, Namespace};
 use crate::platform::clock::Timestamp;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, sqlx::FromRow)]
@@ -123,12 +120,4 @@ pub fn tag_name(value: &str, _: &()) -> garde::Result {
         return Err(garde::Error::new("must not contain control characters"));
     }
     Ok(())
-}
-
-/// The tags shown to readers (plain namespace: deleted whenever it changes).
-pub const PUBLIC_TAGS: Namespace = Namespace::plain("public:tags");
-
-/// The public tag list as the response body it is sent as.
-pub fn public_tags_key() -> Key<CachedBody> {
-    Key::body(PUBLIC_TAGS, Duration::from_secs(7 * 86_400)).part("list")
 }

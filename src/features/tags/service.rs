@@ -1,17 +1,18 @@
-//! Tag rules: unique names, what readers see (cached), and which caches a
-//! tag change invalidates.
+//! Tag rules: unique names, and the links between posts and tags that
+//! posts and publishing build on. A rename or delete emits `TagRenamed` /
+//! `TagDeleted` with the change; publishing reacts (readers' caches, search,
+//! the CDN), tags knows nothing of readers.
 
 use std::collections::HashMap;
 
-use crate::features::posts::schema::{POSTS_DETAIL, POSTS_LIST};
-use crate::platform::cache::CachedBody;
-use crate::platform::db::is_unique_violation;
-use crate::platform::http::{AdminCtx, AppError, DbCtx};
-use crate::platform::invalidation::{self, Invalidation};
+use crate::platform::db::{Tx, is_unique_violation};
+use crate::platform::http::{AdminCtx, AppError};
 use crate::platform::state::AppState;
+use crate::platform::workflow::EngineError;
 
 use super::data;
-use super::schema::{CreateTagInput, SetPostTagsInput, Tag, TagRef, TagWithCount, TagsAdminInput, UpdateTagInput, public_tags_key};
+use super::events::{TagDeleted, TagRenamed};
+use super::schema::{CreateTagInput, Tag, TagRef, TagWithCount, TagsAdminInput, UpdateTagInput};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TagError {
@@ -31,6 +32,12 @@ impl From<sqlx::Error> for TagError {
     }
 }
 
+impl From<EngineError> for TagError {
+    fn from(error: EngineError) -> Self {
+        TagError::Internal(anyhow::Error::new(error).context("writing a tag event's deliveries"))
+    }
+}
+
 impl From<TagError> for AppError {
     fn from(error: TagError) -> Self {
         let message = error.to_string();
@@ -44,18 +51,6 @@ impl From<TagError> for AppError {
 }
 
 type Result<T> = std::result::Result<T, TagError>;
-
-/// Tags of visible public posts with their counts, most used first, as the
-/// JSON body of a `Vec<TagWithCount>` (cached 7 days).
-pub async fn public_tags(ctx: &DbCtx) -> Result<CachedBody> {
-    let now = ctx.clock.now_ms();
-    ctx.cache
-        .get_or_load(&public_tags_key(), || async {
-            let tags = data::list_public(&ctx.db, now).await?;
-            Ok(CachedBody::json(&tags).map_err(anyhow::Error::from)?)
-        })
-        .await
-}
 
 pub async fn tags_admin(ctx: &AdminCtx, input: &TagsAdminInput) -> Result<Vec<TagWithCount>> {
     let app = &ctx.app;
@@ -72,48 +67,38 @@ pub async fn create(ctx: &AdminCtx, input: &CreateTagInput) -> Result<Tag> {
     }
 }
 
-/// Renames a tag; the public site shows the new name at once.
+/// Renames a tag. Readers see the new name once publishing has handled
+/// `TagRenamed` (at once, unless the worker is down).
 pub async fn update(ctx: &AdminCtx, input: &UpdateTagInput) -> Result<Tag> {
+    let app = &ctx.app;
     let Some(name) = input.data.name.as_deref().map(str::trim) else {
-        return data::find(&ctx.app.db, input.id).await?.ok_or(TagError::NotFound);
+        return data::find(&app.db, input.id).await?.ok_or(TagError::NotFound);
     };
-    let tag = match data::rename(&ctx.app.db, input.id, name).await {
+    let mut tx = app.db.begin().await?;
+    let tag = match data::rename(&mut tx, input.id, name).await {
         Ok(Some(tag)) => tag,
         Ok(None) => return Err(TagError::NotFound),
         Err(error) if is_unique_violation(&error) => return Err(TagError::NameTaken),
         Err(error) => return Err(error.into()),
     };
-    invalidate_public(&ctx.app).await;
-    crate::features::search::service::reindex_tag(&ctx.app, tag.id).await.map_err(|e| TagError::Internal(anyhow::Error::new(e)))?;
+    let emitted = app.events.emit_in(&mut tx, &TagRenamed { tag_id: tag.id, name: tag.name.clone() }).await?;
+    tx.commit().await?;
+    app.events.release(emitted).await;
     Ok(tag)
 }
 
-/// Deletes a tag and its links; the public site drops it at once.
+/// Deletes a tag and its links; publishing drops it from the public site.
 pub async fn delete(ctx: &AdminCtx, id: i64) -> Result<()> {
-    let affected = crate::features::search::data::public_posts_with_tag(&ctx.app.db, id).await?;
-    if !data::delete(&ctx.app.db, id).await? {
+    let app = &ctx.app;
+    let mut tx = app.db.begin().await?;
+    let post_ids = data::posts_with_tag(&mut tx, id).await?;
+    if !data::delete(&mut tx, id).await? {
         return Err(TagError::NotFound);
     }
-    invalidate_public(&ctx.app).await;
-    for post_id in affected {
-        crate::features::search::service::index_post(&ctx.app, post_id).await.map_err(|e| TagError::Internal(anyhow::Error::new(e)))?;
-    }
+    let emitted = app.events.emit_in(&mut tx, &TagDeleted { tag_id: id, post_ids }).await?;
+    tx.commit().await?;
+    app.events.release(emitted).await;
     Ok(())
-}
-
-/// Replaces a post's tags. Like any edit, this reaches readers only when the
-/// post is published again.
-pub async fn set_post_tags(ctx: &AdminCtx, input: &SetPostTagsInput) -> Result<Vec<Tag>> {
-    let mut ids = input.tag_ids.clone();
-    ids.sort_unstable();
-    ids.dedup();
-    if !data::set_post_tags(&ctx.app.db, input.post_id, &ids, ctx.app.clock.now_ms()).await? {
-        return Err(TagError::PostNotFound);
-    }
-    crate::features::revisions::service::schedule_auto_snapshot(&ctx.app, input.post_id)
-        .await
-        .map_err(|e| TagError::Internal(anyhow::Error::new(e).context("scheduling an automatic revision")))?;
-    Ok(data::of_post(&ctx.app.db, input.post_id).await?)
 }
 
 /// The id of the tag named `name`, created when missing (seeding, imports).
@@ -128,18 +113,19 @@ pub async fn ensure_tag(app: &AppState, name: &str) -> Result<i64> {
     }
 }
 
-/// Replaces a post's tags without scheduling a revision (seeding, imports).
+/// Replaces a post's tags without counting as an edit (seeding, imports).
 pub async fn replace_post_tags(app: &AppState, post_id: i64, tag_ids: &[i64]) -> Result<()> {
     if data::set_post_tags(&app.db, post_id, tag_ids, app.clock.now_ms()).await? { Ok(()) } else { Err(TagError::PostNotFound) }
 }
 
-pub async fn tags_of_post(app: &AppState, post_id: i64) -> Result<Vec<Tag>> {
-    Ok(data::of_post(&app.db, post_id).await?)
+/// Replaces a post's tag links in the caller's transaction (the caller
+/// writes the post and its event in the same one).
+pub async fn replace_post_tags_in(tx: &mut Tx, post_id: i64, tag_ids: &[i64]) -> Result<()> {
+    Ok(data::replace_links(tx, post_id, tag_ids).await?)
 }
 
-/// Published tags of public posts, by post id.
-pub async fn public_tags_of(app: &AppState, post_ids: &[i64]) -> Result<HashMap<i64, Vec<TagRef>>> {
-    Ok(group(data::of_public_posts(&app.db, post_ids).await?))
+pub async fn tags_of_post(app: &AppState, post_id: i64) -> Result<Vec<Tag>> {
+    Ok(data::of_post(&app.db, post_id).await?)
 }
 
 /// Editable tags of posts, by post id.
@@ -147,17 +133,10 @@ pub async fn tags_of(app: &AppState, post_ids: &[i64]) -> Result<HashMap<i64, Ve
     Ok(group(data::of_posts(&app.db, post_ids).await?))
 }
 
-fn group(rows: Vec<(i64, TagRef)>) -> HashMap<i64, Vec<TagRef>> {
+pub fn group(rows: Vec<(i64, TagRef)>) -> HashMap<i64, Vec<TagRef>> {
     let mut by_post: HashMap<i64, Vec<TagRef>> = HashMap::new();
     for (post_id, tag) in rows {
         by_post.entry(post_id).or_default().push(tag);
     }
     by_post
-}
-
-/// A tag's name or existence changed: the tag cloud and every cached post
-/// list and detail (which embed tag names) are stale.
-pub async fn invalidate_public(app: &AppState) {
-    let invalidation = Invalidation::default().delete(&public_tags_key()).bump(POSTS_LIST).bump(POSTS_DETAIL);
-    invalidation::apply(app, invalidation).await;
 }

@@ -10,8 +10,14 @@ pub static CDN_CACHE_CONTROL: HeaderName = HeaderName::from_static("cdn-cache-co
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum CachePolicy {
-    /// Browsers revalidate every time; the CDN keeps it until purged.
+    /// Browsers revalidate every time; the CDN keeps it a minute and may
+    /// serve it a little longer while it fetches a fresh copy. For responses
+    /// a purge cannot reach (lists: every query string is its own URL).
     Public,
+    /// Public, and at one exact URL a purge can reach (a post's detail):
+    /// the CDN keeps it until purged when purging is configured
+    /// (`FLINT_CDN_PURGE`), else as [`CachePolicy::Public`].
+    UntilPurged,
     /// Like public, with a short CDN lifetime and a long stale window.
     Swr,
     /// Content-addressed: never changes.
@@ -42,6 +48,20 @@ impl CachePolicy {
         }
     }
 
+    /// The policy as sent on this site: without CDN purges nothing may be
+    /// kept at the edge until purged.
+    pub fn on_site(self, purges: bool) -> CachePolicy {
+        match self {
+            CachePolicy::UntilPurged if !purges => CachePolicy::Public,
+            other => other,
+        }
+    }
+
+    /// Whether a successful GET of this policy gets an ETag and 304s.
+    pub fn is_public(self) -> bool {
+        !matches!(self, CachePolicy::Private | CachePolicy::NotFound | CachePolicy::ServerError)
+    }
+
     /// Sets both headers, replacing any present.
     pub fn apply(self, headers: &mut HeaderMap) {
         // Validated at compile time: `from_static` outside a const checks
@@ -49,7 +69,8 @@ impl CachePolicy {
         const fn values(browser: &'static str, cdn: &'static str) -> [HeaderValue; 2] {
             [HeaderValue::from_static(browser), HeaderValue::from_static(cdn)]
         }
-        const PUBLIC: [HeaderValue; 2] = values("public, max-age=0, must-revalidate", "public, s-maxage=31536000");
+        const PUBLIC: [HeaderValue; 2] = values("public, max-age=0, must-revalidate", "public, s-maxage=60, stale-while-revalidate=300");
+        const UNTIL_PURGED: [HeaderValue; 2] = values("public, max-age=0, must-revalidate", "public, s-maxage=31536000");
         const SWR: [HeaderValue; 2] = values("public, max-age=0, must-revalidate", "public, s-maxage=1, stale-while-revalidate=604800");
         const IMMUTABLE: [HeaderValue; 2] = values("public, max-age=31536000, immutable", "public, max-age=31536000, immutable");
         const HOURLY: [HeaderValue; 2] = values("public, max-age=3600, s-maxage=3600", "public, s-maxage=3600");
@@ -58,6 +79,7 @@ impl CachePolicy {
         const BRIEF: [HeaderValue; 2] = values("public, max-age=0, must-revalidate", "public, s-maxage=10");
         let [browser, cdn] = match self {
             CachePolicy::Public => PUBLIC,
+            CachePolicy::UntilPurged => UNTIL_PURGED,
             CachePolicy::Swr => SWR,
             CachePolicy::Immutable => IMMUTABLE,
             CachePolicy::Hourly => HOURLY,
@@ -85,7 +107,8 @@ mod tests {
     #[test]
     fn policies_carry_the_original_values() {
         let cases = [
-            (CachePolicy::Public, "public, max-age=0, must-revalidate", "public, s-maxage=31536000"),
+            (CachePolicy::Public, "public, max-age=0, must-revalidate", "public, s-maxage=60, stale-while-revalidate=300"),
+            (CachePolicy::UntilPurged, "public, max-age=0, must-revalidate", "public, s-maxage=31536000"),
             (CachePolicy::Swr, "public, max-age=0, must-revalidate", "public, s-maxage=1, stale-while-revalidate=604800"),
             (CachePolicy::Immutable, "public, max-age=31536000, immutable", "public, max-age=31536000, immutable"),
             (CachePolicy::Hourly, "public, max-age=3600, s-maxage=3600", "public, s-maxage=3600"),
@@ -99,6 +122,13 @@ mod tests {
             assert_eq!(headers[header::CACHE_CONTROL], browser, "{policy:?}");
             assert_eq!(headers[&CDN_CACHE_CONTROL], cdn, "{policy:?}");
         }
+    }
+
+    #[test]
+    fn nothing_waits_for_a_purge_that_is_not_configured() {
+        assert_eq!(CachePolicy::UntilPurged.on_site(false), CachePolicy::Public);
+        assert_eq!(CachePolicy::UntilPurged.on_site(true), CachePolicy::UntilPurged);
+        assert_eq!(CachePolicy::Hourly.on_site(false), CachePolicy::Hourly);
     }
 
     #[test]

@@ -263,8 +263,7 @@ where
         refreshed_cookie = parts.extensions.remove::<CookieRefresh>();
     }
 
-    let conditional_get = matches!(parts.method, Method::GET | Method::HEAD)
-        && matches!(meta.cache, CachePolicy::Public | CachePolicy::Swr | CachePolicy::Immutable | CachePolicy::Hourly | CachePolicy::Daily);
+    let conditional_get = matches!(parts.method, Method::GET | Method::HEAD) && meta.cache.is_public();
     let if_none_match = parts.headers.get(header::IF_NONE_MATCH).cloned();
 
     let mut response = handler(Request::from_parts(parts, body)).await;
@@ -274,7 +273,7 @@ where
     }
     let status = response.status();
     if (status.is_success() || status.is_redirection()) && !response.headers().contains_key(header::CACHE_CONTROL) {
-        meta.cache.apply(response.headers_mut());
+        meta.cache.on_site(state.config.cdn_purge.is_some()).apply(response.headers_mut());
     }
     if conditional_get && status == StatusCode::OK {
         if !response.headers().contains_key(header::ETAG) {

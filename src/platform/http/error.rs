@@ -97,6 +97,26 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// Content that is too deeply nested or too slow to render is the client's
+/// to fix (422); a renderer that failed otherwise is ours (500).
+impl From<crate::platform::content::ContentError> for AppError {
+    fn from(error: crate::platform::content::ContentError) -> Self {
+        use crate::platform::content::ContentError;
+        match error {
+            ContentError::TooDeep { .. } | ContentError::TimedOut => {
+                AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "CONTENT_TOO_COMPLEX", error.to_string())
+            }
+            error @ ContentError::Failed(_) => AppError::Internal(anyhow::Error::new(error)),
+        }
+    }
+}
+
+/// The `{"success": true}` body of writes that return nothing else.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Success {
+    pub success: bool,
+}
+
 impl From<anyhow::Error> for AppError {
     fn from(error: anyhow::Error) -> Self {
         AppError::Internal(error)

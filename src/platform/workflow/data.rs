@@ -308,6 +308,20 @@ pub async fn suspend_run(db: &Db, id: &str, owner: &str, wake_at: Millis, now: M
     Ok(done == 1)
 }
 
+/// Queued runs among `ids` that are not due yet become due at `now`.
+pub async fn make_due(db: &Db, ids: &[String], now: Millis) -> sqlx::Result<u64> {
+    let mut made = 0;
+    for id in ids {
+        made += execute!(
+            db,
+            sqlx::query("UPDATE workflow_runs SET wake_at = $2, updated_at = $2 WHERE id = $1 AND status = 'queued' AND wake_at > $2")
+                .bind(id)
+                .bind(now)
+        )?;
+    }
+    Ok(made)
+}
+
 /// Deletes completed and cancelled runs that finished before `before`.
 pub async fn prune(db: &Db, before: Millis) -> sqlx::Result<u64> {
     execute!(db, sqlx::query("DELETE FROM workflow_runs WHERE status IN ('completed', 'cancelled') AND finished_at < $1").bind(before))

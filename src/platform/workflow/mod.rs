@@ -371,6 +371,16 @@ impl WorkflowEngine {
         }
     }
 
+    /// Makes queued runs due now (runs created with a delay, released early
+    /// by their creator), and wakes the workers.
+    pub async fn make_due(&self, ids: &[String]) -> Result<u64, EngineError> {
+        let made = data::make_due(&self.0.db, ids, self.0.clock.now_ms()).await?;
+        if made > 0 {
+            self.wake_workers().await;
+        }
+        Ok(made)
+    }
+
     /// Tells workers (here and in other processes) that runs were created
     /// by a transaction that has just committed.
     pub async fn wake(&self) {

@@ -2,18 +2,20 @@
 //! benchmarks — a few KB of Markdown each (headings, lists, code blocks,
 //! links), English and Chinese, 2-3 of 20 tags, dates spread over the past
 //! years. Goes through the same snapshot builder as publishing, then
-//! invalidates the public caches once.
+//! invalidates the public caches once and delivers the events it emitted
+//! (search indexing, revisions) before it returns.
 
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
+use crate::features::posts::schema::PostStatus;
+use crate::features::posts::service::{self as posts, NewPost};
 use crate::features::tags;
 use crate::platform::state::AppState;
 
-use super::data::{self, PostChanges, UpdateOutcome};
-use super::schema::{POSTS_DETAIL, POSTS_LIST, PostStatus};
-use super::service::{self, PostError};
+use super::schema::{POSTS_DETAIL, POSTS_LIST};
+use super::service::{self, PublishError};
 
 const TAGS: [&str; 20] = [
     "rust",
@@ -183,10 +185,10 @@ fn post(rng: &mut Rng, n: usize) -> (String, String) {
 const SEED_CONCURRENCY: usize = 4;
 
 /// Creates `count` published posts; returns how many were made.
-pub async fn seed(app: &AppState, count: usize) -> Result<usize, PostError> {
+pub async fn seed(app: &AppState, count: usize) -> Result<usize, PublishError> {
     let mut tag_ids = Vec::new();
     for name in TAGS {
-        tag_ids.push(tags::service::ensure_tag(app, name).await?);
+        tag_ids.push(tags::service::ensure_tag(app, name).await.map_err(|e| PublishError::Internal(anyhow::Error::new(e)))?);
     }
     let tag_ids: Arc<[i64]> = tag_ids.into();
     let now = app.clock.now_ms();
@@ -201,7 +203,7 @@ pub async fn seed(app: &AppState, count: usize) -> Result<usize, PostError> {
         }
         match running.join_next().await {
             Some(Ok(result)) => result?,
-            Some(Err(join_error)) => return Err(PostError::Internal(anyhow::Error::new(join_error))),
+            Some(Err(join_error)) => return Err(PublishError::Internal(anyhow::Error::new(join_error))),
             None => break,
         }
         made += 1;
@@ -210,35 +212,26 @@ pub async fn seed(app: &AppState, count: usize) -> Result<usize, PostError> {
         }
     }
     for namespace in [POSTS_LIST, POSTS_DETAIL] {
-        app.cache.bump_version(namespace).await.map_err(|e| PostError::Internal(anyhow::Error::new(e)))?;
+        app.cache.bump_version(namespace).await.map_err(|e| PublishError::Internal(anyhow::Error::new(e)))?;
     }
+    while app.workflows.run_due().await.map_err(|e| PublishError::Internal(anyhow::Error::new(e)))? > 0 {}
     Ok(made)
 }
 
 /// Post `n` of `count`: its own generator (so the result does not depend on
 /// the order posts finish in), published through the same snapshot builder
 /// as the editor's publish.
-async fn seed_post(app: &AppState, tag_ids: &[i64], count: usize, n: usize, now: i64) -> Result<(), PostError> {
+async fn seed_post(app: &AppState, tag_ids: &[i64], count: usize, n: usize, now: i64) -> Result<(), PublishError> {
     let mut rng = Rng((0x5EED_F11A_u64 ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).max(1));
     let (title, content) = post(&mut rng, n);
-    let slug = service::generate_slug(app, &title, None).await?;
-    let id = data::insert_empty(&app.db, &slug, now).await?;
     // Spread over about three years, newest last.
     let published_at = now - ((count - n) as i64) * 86_400_000 * 3 * 365 / count.max(1) as i64;
-    let changes = PostChanges {
-        title: Some(&title),
-        content: Some(Some(&content)),
-        status: Some(PostStatus::Published),
-        published_at: Some(Some(published_at)),
-        ..Default::default()
-    };
-    if let UpdateOutcome::Missing | UpdateOutcome::Stale = data::update(&app.db, id, &changes, None, now).await? {
-        return Err(PostError::NotFound);
-    }
     let mut chosen: Vec<i64> = (0..2 + rng.below(2)).map(|_| tag_ids[rng.below(tag_ids.len())]).collect();
     chosen.sort_unstable();
     chosen.dedup();
-    tags::service::replace_post_tags(app, id, &chosen).await?;
+    let new =
+        NewPost { title: &title, content: &content, status: PostStatus::Published, published_at: Some(published_at), tag_ids: &chosen };
+    let id = posts::insert(app, &new).await?;
     let summary = service::summary_for_publishing(app, id, false).await?;
     service::build_public_snapshot(app, id, &summary).await?;
     Ok(())

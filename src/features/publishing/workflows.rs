@@ -7,13 +7,17 @@
 //!   exactly `publishedAt`, then refreshes the caches so the post appears
 //!   without anyone having to touch it.
 //!
-//! Steps call the posts service, never `data` directly.
+//! Steps call the publishing service, never `data` directly. The tag
+//! subscribers are here too: a renamed or deleted tag changes public pages.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::features::tags::events::{TagDeleted, TagRenamed};
 use crate::platform::clock::Millis;
+use crate::platform::events::Subscriber;
+use crate::platform::state::AppState;
 use crate::platform::workflow::{Backoff, Event, RetryPolicy, Step, Workflow};
 
 use super::service;
@@ -77,5 +81,30 @@ impl Workflow for ScheduledPublish {
         let (app, id) = (event.app, event.params.post_id);
         step.run("refresh public caches", RetryPolicy::default(), || service::refresh_scheduled(&app, id)).await?;
         Ok(())
+    }
+}
+
+/// A renamed tag: drop the public caches that show its name, then announce
+/// the public posts that carry it.
+pub struct RefreshAfterTagRename;
+
+impl Subscriber for RefreshAfterTagRename {
+    type Event = TagRenamed;
+    const NAME: &'static str = "publishing.tag-renamed";
+
+    async fn handle(&self, app: &AppState, event: TagRenamed) -> anyhow::Result<()> {
+        Ok(service::tag_changed(app, event.tag_id, &[]).await?)
+    }
+}
+
+/// A deleted tag: the same, for the posts that carried it.
+pub struct RefreshAfterTagDelete;
+
+impl Subscriber for RefreshAfterTagDelete {
+    type Event = TagDeleted;
+    const NAME: &'static str = "publishing.tag-deleted";
+
+    async fn handle(&self, app: &AppState, event: TagDeleted) -> anyhow::Result<()> {
+        Ok(service::tag_changed(app, event.tag_id, &event.post_ids).await?)
     }
 }
