@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::helpers::{Backend, Client, TestApp};
+use crate::helpers::{Backend, Client, Server, TestApp};
 
 backend_tests!(
     deep_or_heavy_markdown_gets_a_clean_answer_and_the_server_stays_up,
@@ -53,50 +53,6 @@ async fn deep_or_heavy_markdown_gets_a_clean_answer_and_the_server_stays_up(back
     let res = admin.post("/_fn/previewSummary", json!({"content": fine})).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     assert_eq!(res.body["summary"], "quoted a b c");
-}
-
-/// A `flint serve` process on `database_url`, listening on a free port.
-struct Server {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Server {
-    async fn start(database_url: &str) -> Server {
-        Self::start_with(database_url, "0", std::process::Stdio::null()).await
-    }
-
-    /// With `workers` workflow workers and warnings logged to `log`.
-    async fn start_with(database_url: &str, workers: &str, log: impl Into<std::process::Stdio>) -> Server {
-        flint::platform::ai::install_crypto_provider();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_flint"))
-            .arg("serve")
-            .env_clear()
-            .env("DATABASE_URL", database_url)
-            .env("FLINT_LISTEN", format!("127.0.0.1:{port}"))
-            .env("ADMIN_EMAIL", crate::helpers::ADMIN_EMAIL)
-            .env("FLINT_LOG", "warn")
-            .env("FLINT_LOG_FORMAT", "json")
-            .env("FLINT_WORKFLOW_WORKERS", workers)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("flint serve starts");
-        let base = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        while reqwest::get(format!("{base}/readyz")).await.ok().map(|r| r.status()) != Some(StatusCode::OK) {
-            assert!(started.elapsed() < Duration::from_secs(30), "flint serve did not become ready");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Server { child, base }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
 }
 
 /// A tmpfs of `size` mounted on a fresh folder, unmounted on drop; `None`

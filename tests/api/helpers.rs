@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use flint::app;
@@ -350,4 +350,54 @@ fn probe_routes() -> Routes {
             Json(json!({"finished": true}))
         }))
         .route(Endpoint::query("testPublic").cache(CachePolicy::Public).handler(|| async { Json(json!({"hello": "world"})) }))
+}
+
+/// A `flint serve` process on `database_url`, listening on a free port.
+pub struct Server {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl Server {
+    pub async fn start(database_url: &str) -> Server {
+        Self::start_with(database_url, "0", std::process::Stdio::null()).await
+    }
+
+    /// With `workers` workflow workers and warnings logged to `log`.
+    pub async fn start_with(database_url: &str, workers: &str, log: impl Into<std::process::Stdio>) -> Server {
+        Self::start_env(database_url, workers, log, &[]).await
+    }
+
+    /// `start_with` and extra configuration variables.
+    pub async fn start_env(database_url: &str, workers: &str, log: impl Into<std::process::Stdio>, vars: &[(&str, &str)]) -> Server {
+        flint::platform::ai::install_crypto_provider();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_flint"))
+            .arg("serve")
+            .env_clear()
+            .envs(vars.iter().copied())
+            .env("DATABASE_URL", database_url)
+            .env("FLINT_LISTEN", format!("127.0.0.1:{port}"))
+            .env("ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("FLINT_LOG", "warn")
+            .env("FLINT_LOG_FORMAT", "json")
+            .env("FLINT_WORKFLOW_WORKERS", workers)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("flint serve starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while reqwest::get(format!("{base}/readyz")).await.ok().map(|r| r.status()) != Some(StatusCode::OK) {
+            assert!(started.elapsed() < Duration::from_secs(30), "flint serve did not become ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Server { child, base }
+    }
+
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
 }

@@ -7,6 +7,8 @@ mod cache;
 mod cli;
 mod crash;
 mod errors;
+mod events;
+mod graph;
 mod hardening;
 mod platform;
 mod posts;

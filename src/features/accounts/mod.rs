@@ -4,6 +4,6 @@
 //! function. Builds on `platform::auth` for hashing, tokens and sessions.
 
 pub mod api;
-pub mod data;
+mod data;
 pub mod schema;
 pub mod service;
