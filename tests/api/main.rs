@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod cache;
+mod cdn;
 mod cli;
 mod crash;
 mod errors;
