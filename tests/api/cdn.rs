@@ -26,20 +26,25 @@ async fn fake_cloudflare(fail_first: usize) -> (String, Calls) {
     let router = axum::Router::new()
         .route(
             "/client/v4/zones/{zone}/purge_cache",
-            post(|State((calls, failures)): State<(Calls, Arc<Mutex<usize>>)>, Path(zone): Path<String>, headers: HeaderMap, body: String| async move {
-                {
-                    let mut left = failures.lock().unwrap();
-                    if *left > 0 {
-                        *left -= 1;
-                        return (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"success": false, "errors": [{"code": 1}]})));
+            post(
+                |State((calls, failures)): State<(Calls, Arc<Mutex<usize>>)>,
+                 Path(zone): Path<String>,
+                 headers: HeaderMap,
+                 body: String| async move {
+                    {
+                        let mut left = failures.lock().unwrap();
+                        if *left > 0 {
+                            *left -= 1;
+                            return (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"success": false, "errors": [{"code": 1}]})));
+                        }
                     }
-                }
-                let body: Value = serde_json::from_str(&body).unwrap();
-                let files = body["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_owned()).collect();
-                let auth = headers.get("authorization").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-                calls.lock().unwrap().push((zone, auth, files));
-                (StatusCode::OK, axum::Json(json!({"success": true, "errors": [], "messages": [], "result": {"id": "x"}})))
-            }),
+                    let body: Value = serde_json::from_str(&body).unwrap();
+                    let files = body["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_owned()).collect();
+                    let auth = headers.get("authorization").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+                    calls.lock().unwrap().push((zone, auth, files));
+                    (StatusCode::OK, axum::Json(json!({"success": true, "errors": [], "messages": [], "result": {"id": "x"}})))
+                },
+            ),
         )
         .with_state((calls.clone(), failures));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -17,4 +17,5 @@ mod rate_limit;
 mod revisions;
 mod search;
 mod site;
+mod tokens;
 pub mod workflow;

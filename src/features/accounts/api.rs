@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use crate::platform::auth::User;
 use crate::platform::auth::session::{self, ClientInfo, NewSession, SESSION_TTL};
 use crate::platform::http::{
-    Access, AdminCtx, AppError, AuthCtx, DbCtx, Endpoint, Route, Routes, SessionCtx, Success, TokenAccess, ValidJson, ValidQuery,
+    AdminCtx, AppError, AuthCtx, DbCtx, Endpoint, Route, Routes, SessionCtx, Success, TokenAccess, ValidJson, ValidQuery,
 };
 use crate::platform::rate_limit::RateLimit;
 
@@ -51,7 +51,7 @@ pub fn routes() -> Routes {
                 .rate_limit(AUTH_PER_MINUTE)
                 .tag("auth")
                 .summary("End this browser session and clear its cookie")
-                .access(Access::Session)
+                .tokens(TokenAccess::Never)
                 .output::<Success>()
                 .handler(sign_out),
         )
@@ -61,7 +61,7 @@ pub fn routes() -> Routes {
                 .rate_limit(AUTH_PER_MINUTE)
                 .tag("auth")
                 .summary("Change the password, optionally signing out every other session")
-                .access(Access::Auth)
+                .tokens(TokenAccess::Never)
                 .input::<ChangePasswordInput>()
                 .output::<Success>()
                 .handler(change_password),
@@ -71,7 +71,7 @@ pub fn routes() -> Routes {
                 .rate_limit(AUTH_PER_MINUTE)
                 .tag("auth")
                 .summary("Change the caller's name or image")
-                .access(Access::Auth)
+                .tokens(TokenAccess::Never)
                 .input::<UpdateUserInput>()
                 .output::<User>()
                 .handler(update_user),
@@ -81,7 +81,7 @@ pub fn routes() -> Routes {
             Endpoint::query("listSessions")
                 .tag("auth")
                 .summary("The caller's live browser sessions")
-                .access(Access::Auth)
+                .tokens(TokenAccess::Never)
                 .output::<Vec<SessionListItem>>()
                 .handler(list_sessions),
         )
@@ -89,7 +89,7 @@ pub fn routes() -> Routes {
             Endpoint::mutation("revokeSession")
                 .tag("auth")
                 .summary("Sign out one of the caller's sessions")
-                .access(Access::Auth)
+                .tokens(TokenAccess::Never)
                 .input::<IdInput>()
                 .output::<Success>()
                 .handler(revoke_session),
@@ -98,7 +98,7 @@ pub fn routes() -> Routes {
             Endpoint::mutation("createApiToken")
                 .tag("auth")
                 .summary("Issue an API token (shown once) with scopes the caller may grant")
-                .access(Access::Auth)
+                .tokens(TokenAccess::Never)
                 .input::<CreateApiTokenInput>()
                 .output::<CreatedApiToken>()
                 .handler(create_api_token),
@@ -107,7 +107,7 @@ pub fn routes() -> Routes {
             Endpoint::query("listApiTokens")
                 .tag("auth")
                 .summary("The caller's API tokens (without their secrets)")
-                .access(Access::Auth)
+                .tokens(TokenAccess::Never)
                 .output::<Vec<ApiTokenView>>()
                 .handler(list_api_tokens),
         )
@@ -115,7 +115,7 @@ pub fn routes() -> Routes {
             Endpoint::mutation("revokeApiToken")
                 .tag("auth")
                 .summary("Revoke one of the caller's API tokens")
-                .access(Access::Auth)
+                .tokens(TokenAccess::Never)
                 .input::<IdInput>()
                 .output::<Success>()
                 .handler(revoke_api_token),
@@ -124,7 +124,7 @@ pub fn routes() -> Routes {
             Endpoint::query("listUsers")
                 .tag("users")
                 .summary("Accounts, newest first, filtered by text and role")
-                .access(Access::Admin)
+                .tokens(TokenAccess::Never)
                 .input::<ListUsersInput>()
                 .output::<UserPage>()
                 .handler(list_users),
@@ -133,7 +133,7 @@ pub fn routes() -> Routes {
             Endpoint::mutation("setUserRole")
                 .tag("users")
                 .summary("Make a user an admin or a plain user (the last admin stays)")
-                .access(Access::Admin)
+                .tokens(TokenAccess::Never)
                 .input::<SetUserRoleInput>()
                 .output::<User>()
                 .handler(set_user_role),
@@ -145,7 +145,6 @@ fn get_session_endpoint(endpoint: Endpoint) -> Route {
     endpoint
         .tag("auth")
         .summary("The caller's user and session, or null")
-        .access(Access::Session)
         .tokens(TokenAccess::Any)
         .output::<Option<CurrentSession>>()
         .handler(get_session)

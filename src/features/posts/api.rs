@@ -4,7 +4,8 @@
 use axum::Json;
 
 use crate::features::tags::schema::{SetPostTagsInput, Tag};
-use crate::platform::http::{Access, AdminCtx, AppError, Endpoint, Routes, ValidJson, ValidQuery};
+use crate::platform::auth::Scope;
+use crate::platform::http::{AdminCtx, AppError, Endpoint, Routes, ValidJson, ValidQuery};
 
 use super::schema::{
     AdminListInput, GenerateSlugInput, IdOutput, Post, PostWithToc, PreviewSummaryInput, SlugInput, SlugOutput, SummaryOutput,
@@ -13,46 +14,47 @@ use super::schema::{
 use super::service;
 
 pub fn routes() -> Routes {
-    let admin = |endpoint: Endpoint| endpoint.tag("posts").access(Access::Admin);
+    let read = |endpoint: Endpoint| endpoint.tag("posts").scope(Scope::PostsRead);
+    let write = |endpoint: Endpoint| endpoint.tag("posts").scope(Scope::PostsWrite);
     Routes::new()
         .route(
-            admin(Endpoint::query("generateSlug"))
+            read(Endpoint::query("generateSlug"))
                 .summary("A free slug for a title")
                 .input::<GenerateSlugInput>()
                 .output::<SlugOutput>()
                 .handler(generate_slug),
         )
-        .route(admin(Endpoint::mutation("createEmptyPost")).summary("Create an empty draft").output::<IdOutput>().handler(create_empty))
+        .route(write(Endpoint::mutation("createEmptyPost")).summary("Create an empty draft").output::<IdOutput>().handler(create_empty))
         .route(
-            admin(Endpoint::query("getPosts"))
+            read(Endpoint::query("getPosts"))
                 .summary("Posts for the admin list")
                 .input::<AdminListInput>()
                 .output::<Vec<Post>>()
                 .handler(admin_list),
         )
         .route(
-            admin(Endpoint::query("getPostsCount"))
+            read(Endpoint::query("getPostsCount"))
                 .summary("How many posts match the admin filters")
                 .input::<AdminListInput>()
                 .output::<i64>()
                 .handler(admin_count),
         )
         .route(
-            admin(Endpoint::query("findPostBySlugAdmin"))
+            read(Endpoint::query("findPostBySlugAdmin"))
                 .summary("A post (drafts too) with the TOC of its content")
                 .input::<SlugInput>()
                 .output::<PostWithToc>()
                 .handler(find_by_slug_admin),
         )
         .route(
-            admin(Endpoint::mutation("updatePost"))
+            write(Endpoint::mutation("updatePost"))
                 .summary("Save edits (readers see them after the next publish); 409 POST_EDIT_CONFLICT on a stale expectedUpdatedAt")
                 .input::<UpdatePostInput>()
                 .output::<Post>()
                 .handler(update),
         )
         .route(
-            admin(Endpoint::mutation("setPostTags"))
+            write(Endpoint::mutation("setPostTags"))
                 .tag("tags")
                 .summary("Replace a post's tags (public after the next publish)")
                 .input::<SetPostTagsInput>()
@@ -60,7 +62,7 @@ pub fn routes() -> Routes {
                 .handler(set_post_tags),
         )
         .route(
-            admin(Endpoint::mutation("previewSummary"))
+            write(Endpoint::mutation("previewSummary"))
                 .summary("The summary publishing would generate")
                 .input::<PreviewSummaryInput>()
                 .output::<SummaryOutput>()

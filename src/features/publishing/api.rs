@@ -8,8 +8,9 @@ use axum::response::Response;
 
 use crate::features::posts::schema::{IdInput, SlugInput};
 use crate::features::tags::schema::TagWithCount;
+use crate::platform::auth::Scope;
 use crate::platform::http::{
-    Access, AdminCtx, AppError, CachePolicy, DbCtx, Endpoint, PathParam, Route, Routes, Success, ValidJson, ValidQuery, cached_json,
+    AdminCtx, AppError, CachePolicy, DbCtx, Endpoint, PathParam, Route, Routes, Success, ValidJson, ValidQuery, cached_json,
 };
 
 use super::schema::{
@@ -21,7 +22,8 @@ pub fn routes() -> Routes {
     let public = |endpoint: Endpoint| endpoint.tag("posts").cache(CachePolicy::Public);
     // A detail is one exact URL, so a CDN purge can reach it (see `cdn`).
     let detail = |endpoint: Endpoint| endpoint.tag("posts").cache(CachePolicy::UntilPurged);
-    let admin = |endpoint: Endpoint| endpoint.tag("posts").access(Access::Admin);
+    let read = |endpoint: Endpoint| endpoint.tag("posts").scope(Scope::PostsRead);
+    let write = |endpoint: Endpoint| endpoint.tag("posts").scope(Scope::PostsWrite);
     let list = |e: Endpoint| -> Route {
         public(e).summary("Listed posts, newest first, by cursor").input::<ListInput>().output::<PostListResponse>().handler(list)
     };
@@ -74,15 +76,15 @@ pub fn routes() -> Routes {
         .route(tag_cloud(Endpoint::query("getTags")))
         .route(tag_cloud(Endpoint::rest(Method::GET, "/api/tags", "listTags")))
         .route(
-            admin(Endpoint::query("findPostById"))
+            read(Endpoint::query("findPostById"))
                 .summary("A post, its tags, and whether readers see this state")
                 .input::<IdInput>()
                 .output::<PostWithSync>()
                 .handler(find_by_id),
         )
-        .route(admin(Endpoint::mutation("deletePost")).summary("Delete a post").input::<IdInput>().output::<Success>().handler(delete))
+        .route(write(Endpoint::mutation("deletePost")).summary("Delete a post").input::<IdInput>().output::<Success>().handler(delete))
         .route(
-            admin(Endpoint::mutation("startPostProcessWorkflow"))
+            write(Endpoint::mutation("startPostProcessWorkflow"))
                 .summary("Publish or unpublish through the pipeline (future dates are scheduled)")
                 .input::<PublishInput>()
                 .output::<PublishOutput>()

@@ -2,7 +2,8 @@
 
 use axum::Json;
 
-use crate::platform::http::{Access, AdminCtx, AppError, Endpoint, Routes, ValidJson, ValidQuery};
+use crate::platform::auth::Scope;
+use crate::platform::http::{AdminCtx, AppError, Endpoint, Routes, ValidJson, ValidQuery};
 
 use super::schema::{
     DeleteRevisionsInput, DeleteRevisionsOutput, PostRevisionsInput, RestoreOutput, RevisionDetail, RevisionInput, RevisionSummary,
@@ -10,31 +11,32 @@ use super::schema::{
 use super::service;
 
 pub fn routes() -> Routes {
-    let admin = |endpoint: Endpoint| endpoint.tag("revisions").access(Access::Admin);
+    let read = |endpoint: Endpoint| endpoint.tag("revisions").scope(Scope::PostsRead);
+    let write = |endpoint: Endpoint| endpoint.tag("revisions").scope(Scope::PostsWrite);
     Routes::new()
         .route(
-            admin(Endpoint::query("listPostRevisions"))
+            read(Endpoint::query("listPostRevisions"))
                 .summary("A post's revisions, newest first")
                 .input::<PostRevisionsInput>()
                 .output::<Vec<RevisionSummary>>()
                 .handler(list),
         )
         .route(
-            admin(Endpoint::query("getPostRevision"))
+            read(Endpoint::query("getPostRevision"))
                 .summary("One revision with its snapshot")
                 .input::<RevisionInput>()
                 .output::<RevisionDetail>()
                 .handler(get),
         )
         .route(
-            admin(Endpoint::mutation("restorePostRevision"))
+            write(Endpoint::mutation("restorePostRevision"))
                 .summary("Put a revision's state back (the replaced state is kept as a backup)")
                 .input::<RevisionInput>()
                 .output::<RestoreOutput>()
                 .handler(restore),
         )
         .route(
-            admin(Endpoint::mutation("deletePostRevisions"))
+            write(Endpoint::mutation("deletePostRevisions"))
                 .summary("Delete revisions of a post")
                 .input::<DeleteRevisionsInput>()
                 .output::<DeleteRevisionsOutput>()

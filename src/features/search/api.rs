@@ -5,7 +5,8 @@ use axum::Json;
 use axum::http::Method;
 use axum::response::Response;
 
-use crate::platform::http::{Access, AdminCtx, AppError, CachePolicy, DbCtx, Endpoint, Route, Routes, ValidQuery, cached_json};
+use crate::platform::auth::Scope;
+use crate::platform::http::{AdminCtx, AppError, CachePolicy, DbCtx, Endpoint, Route, Routes, ValidQuery, cached_json};
 
 use super::schema::{IndexVersion, RebuildOutput, SearchInput, SearchResult};
 use super::service;
@@ -34,7 +35,7 @@ pub fn routes() -> Routes {
             Endpoint::mutation("buildSearchIndex")
                 .tag("search")
                 .summary("Rebuild the search index from the public posts")
-                .access(Access::Admin)
+                .scope(Scope::PostsWrite)
                 .output::<RebuildOutput>()
                 .handler(rebuild),
         )

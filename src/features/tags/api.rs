@@ -2,7 +2,8 @@
 
 use axum::Json;
 
-use crate::platform::http::{Access, AdminCtx, AppError, Endpoint, Routes, Success, ValidJson, ValidQuery};
+use crate::platform::auth::Scope;
+use crate::platform::http::{AdminCtx, AppError, Endpoint, Routes, Success, ValidJson, ValidQuery};
 
 use super::schema::{CreateTagInput, PostIdInput, Tag, TagIdInput, TagWithCount, TagsAdminInput, UpdateTagInput};
 use super::service;
@@ -13,7 +14,7 @@ pub fn routes() -> Routes {
             Endpoint::query("getTagsAdmin")
                 .tag("tags")
                 .summary("Every tag (counts included), sorted")
-                .access(Access::Admin)
+                .scope(Scope::PostsRead)
                 .input::<TagsAdminInput>()
                 .output::<Vec<TagWithCount>>()
                 .handler(tags_admin),
@@ -22,7 +23,7 @@ pub fn routes() -> Routes {
             Endpoint::query("getTagsWithCountAdmin")
                 .tag("tags")
                 .summary("Every tag with its post count (all posts, or public ones with publicOnly)")
-                .access(Access::Admin)
+                .scope(Scope::PostsRead)
                 .input::<TagsAdminInput>()
                 .output::<Vec<TagWithCount>>()
                 .handler(tags_admin),
@@ -31,7 +32,7 @@ pub fn routes() -> Routes {
             Endpoint::mutation("createTag")
                 .tag("tags")
                 .summary("Create a tag")
-                .access(Access::Admin)
+                .scope(Scope::PostsWrite)
                 .input::<CreateTagInput>()
                 .output::<Tag>()
                 .handler(create),
@@ -40,7 +41,7 @@ pub fn routes() -> Routes {
             Endpoint::mutation("updateTag")
                 .tag("tags")
                 .summary("Rename a tag")
-                .access(Access::Admin)
+                .scope(Scope::PostsWrite)
                 .input::<UpdateTagInput>()
                 .output::<Tag>()
                 .handler(update),
@@ -49,7 +50,7 @@ pub fn routes() -> Routes {
             Endpoint::mutation("deleteTag")
                 .tag("tags")
                 .summary("Delete a tag")
-                .access(Access::Admin)
+                .scope(Scope::PostsWrite)
                 .input::<TagIdInput>()
                 .output::<Success>()
                 .handler(delete),
@@ -58,7 +59,7 @@ pub fn routes() -> Routes {
             Endpoint::query("getTagsByPostId")
                 .tag("tags")
                 .summary("A post's tags, by name")
-                .access(Access::Admin)
+                .scope(Scope::PostsRead)
                 .input::<PostIdInput>()
                 .output::<Vec<Tag>>()
                 .handler(tags_of_post),

@@ -2,7 +2,8 @@
 
 use axum::Json;
 
-use crate::platform::http::{Access, AdminCtx, AppError, Endpoint, Routes, ValidJson, ValidQuery};
+use crate::platform::auth::Scope;
+use crate::platform::http::{AdminCtx, AppError, Endpoint, Routes, ValidJson, ValidQuery};
 use crate::platform::workflow::RunView;
 
 use super::schema::{ListRunsInput, RunIdInput};
@@ -14,7 +15,7 @@ pub fn routes() -> Routes {
             Endpoint::query("listWorkflowRuns")
                 .tag("workflows")
                 .summary("Workflow runs, newest first, by workflow and status")
-                .access(Access::Admin)
+                .scope(Scope::PostsRead)
                 .input::<ListRunsInput>()
                 .output::<Vec<RunView>>()
                 .handler(list_runs),
@@ -23,7 +24,7 @@ pub fn routes() -> Routes {
             Endpoint::query("getWorkflowRun")
                 .tag("workflows")
                 .summary("One run with each of its steps")
-                .access(Access::Admin)
+                .scope(Scope::PostsRead)
                 .input::<RunIdInput>()
                 .output::<RunView>()
                 .handler(get_run),
@@ -32,7 +33,7 @@ pub fn routes() -> Routes {
             Endpoint::mutation("cancelWorkflowRun")
                 .tag("workflows")
                 .summary("Cancel a queued, sleeping or running run")
-                .access(Access::Admin)
+                .scope(Scope::PostsWrite)
                 .input::<RunIdInput>()
                 .output::<RunView>()
                 .handler(cancel_run),
@@ -41,7 +42,7 @@ pub fn routes() -> Routes {
             Endpoint::mutation("retryWorkflowRun")
                 .tag("workflows")
                 .summary("Run a failed run again; completed steps are not repeated")
-                .access(Access::Admin)
+                .scope(Scope::PostsWrite)
                 .input::<RunIdInput>()
                 .output::<RunView>()
                 .handler(retry_run),

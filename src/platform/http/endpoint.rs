@@ -33,8 +33,9 @@ use super::error::AppError;
 use super::front;
 use super::router::{BoxedHandler, Router};
 
-/// Who may call an endpoint (the original's middleware levels).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Who may call an endpoint (the original's middleware levels), from the
+/// most open to the strictest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Access {
     /// Anyone; the session is not looked up.
     Public,
@@ -56,6 +57,58 @@ pub enum TokenAccess {
     /// Tokens carrying this scope.
     Scope(Scope),
 }
+
+impl Access {
+    /// The stricter of two levels (usable in constants).
+    pub const fn stricter(self, other: Access) -> Access {
+        if (self as u8) >= (other as u8) { self } else { other }
+    }
+}
+
+/// The access level an extractor's type implies: a handler that takes an
+/// `AdminCtx` can only run for an admin, one that takes only a `DbCtx` for
+/// anyone. An endpoint's access is derived from its handler's extractors,
+/// so the two cannot disagree.
+pub trait RequiresAccess {
+    const ACCESS: Access;
+}
+
+macro_rules! requires {
+    ($level:ident: $($t:ty),* $(,)?) => { $(impl RequiresAccess for $t { const ACCESS: Access = Access::$level; })* };
+}
+requires!(Public: super::context::DbCtx, super::router::PathParam, crate::platform::auth::session::ClientInfo, Request, axum::http::HeaderMap);
+requires!(Session: super::context::SessionCtx);
+requires!(Auth: super::context::AuthCtx);
+requires!(Admin: super::context::AdminCtx);
+impl<T> RequiresAccess for super::extract::ValidJson<T> {
+    const ACCESS: Access = Access::Public;
+}
+impl<T> RequiresAccess for super::extract::ValidQuery<T> {
+    const ACCESS: Access = Access::Public;
+}
+
+/// The access a handler's extractors add up to (axum's `Handler<T>`
+/// argument tuples: a marker, then the extractors).
+pub trait HandlerAccess {
+    const ACCESS: Access;
+}
+
+impl HandlerAccess for ((),) {
+    const ACCESS: Access = Access::Public;
+}
+
+macro_rules! handler_access {
+    ($($t:ident),+) => {
+        impl<M, $($t: RequiresAccess),+> HandlerAccess for (M, $($t,)+) {
+            const ACCESS: Access = Access::Public$(.stricter($t::ACCESS))+;
+        }
+    };
+}
+handler_access!(T1);
+handler_access!(T1, T2);
+handler_access!(T1, T2, T3);
+handler_access!(T1, T2, T3, T4);
+handler_access!(T1, T2, T3, T4, T5);
 
 /// The policies of one endpoint, visible to extractors through the request.
 #[derive(Clone, Debug)]
@@ -80,6 +133,10 @@ pub struct Endpoint {
     pub summary: &'static str,
     pub tag: &'static str,
     pub meta: EndpointMeta,
+    /// `access(..)` as written, checked against the handler's extractors.
+    declared_access: Option<Access>,
+    /// Whether `tokens(..)` was called (every non-public endpoint must say).
+    tokens_declared: bool,
     pub input: Option<SchemaFn>,
     pub output: Option<SchemaFn>,
 }
@@ -111,6 +168,8 @@ impl Endpoint {
                 rate_limits: Vec::new(),
                 route_key,
             },
+            declared_access: None,
+            tokens_declared: false,
             input: None,
             output: None,
         }
@@ -126,14 +185,26 @@ impl Endpoint {
         self
     }
 
+    /// States the access level; it must be the one the handler's
+    /// extractors imply (else the route is refused). Optional: the level is
+    /// derived from the handler either way.
     pub fn access(mut self, access: Access) -> Self {
-        self.meta.access = access;
+        self.declared_access = Some(access);
         self
     }
 
+    /// Whether API tokens may call this endpoint. Every endpoint that looks
+    /// at the caller must say (else the route is refused): a scope, any
+    /// token, or [`TokenAccess::Never`] for browser sessions only.
     pub fn tokens(mut self, token: TokenAccess) -> Self {
         self.meta.token = token;
+        self.tokens_declared = true;
         self
+    }
+
+    /// Tokens holding `scope` may call this endpoint.
+    pub fn scope(self, scope: Scope) -> Self {
+        self.tokens(TokenAccess::Scope(scope))
     }
 
     /// Limits each client to `capacity` calls per `interval` (several limits
@@ -164,13 +235,32 @@ impl Endpoint {
         if self.meta.access == Access::Public { self.meta.cache } else { CachePolicy::Private }
     }
 
-    /// Mounts `handler` for this endpoint behind the guard.
-    pub fn handler<H, T>(self, handler: H) -> Route
+    /// Mounts `handler` for this endpoint behind the guard. The endpoint's
+    /// access is what the handler's extractors require.
+    ///
+    /// Panics (the router is refused at start) when a declared access
+    /// disagrees with the handler's, or when an endpoint that looks at the
+    /// caller does not say whether API tokens may call it.
+    pub fn handler<H, T>(mut self, handler: H) -> Route
     where
         H: Handler<T, AppState>,
-        T: 'static,
+        T: HandlerAccess + 'static,
     {
         assert!(MethodFilter::try_from(self.method.clone()).is_ok(), "endpoints use standard methods");
+        let derived = T::ACCESS;
+        if let Some(declared) = self.declared_access {
+            assert!(
+                declared == derived,
+                "endpoint {} is declared {declared:?}, but its handler's extractors require {derived:?}: declare what the handler takes",
+                self.name
+            );
+        }
+        self.meta.access = derived;
+        assert!(
+            derived == Access::Public || self.tokens_declared,
+            "endpoint {} ({derived:?}) does not say whether API tokens may call it: add .scope(..) or .tokens(..)",
+            self.name
+        );
         let meta = Arc::new(EndpointMeta { cache: self.effective_cache(), ..self.meta.clone() });
         let route = front::RouteLabel::new(&self.path, self.method.clone());
         let call: BoxedHandler = Arc::new(move |request: Request, state: AppState| {

@@ -20,7 +20,7 @@ pub mod router;
 pub use cache_policy::CachePolicy;
 pub use cached::{cached_json, cached_response};
 pub use context::{AdminCtx, AuthCtx, DbCtx, SessionCtx};
-pub use endpoint::{Access, Endpoint, Route, Routes, TokenAccess};
+pub use endpoint::{Access, Endpoint, HandlerAccess, RequiresAccess, Route, Routes, TokenAccess};
 pub use error::{AppError, Success};
 pub use extract::{ValidJson, ValidQuery};
 pub use router::{PathParam, Router};
