@@ -187,7 +187,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Workflow { command } => workflow(command, config).await,
         Command::Reindex => {
             let state = app::services(config, app::Parts::standard()).await?;
-            let result = crate::features::search::service::rebuild(&state).await.map_err(anyhow::Error::from);
+            let result = crate::features::search::service::rebuild(&DbCtx(state.clone())).await.map_err(anyhow::Error::from);
             state.db.close().await;
             print_stdout(&format!("indexed {} public posts\n", result?));
             Ok(())
@@ -195,7 +195,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Seed { posts } => {
             let state = app::services(config, app::Parts::standard()).await?;
             let started = std::time::Instant::now();
-            let result = crate::features::publishing::seed::seed(&state, posts).await.map_err(anyhow::Error::from);
+            let result = crate::features::publishing::seed::seed(&DbCtx(state.clone()), posts).await.map_err(anyhow::Error::from);
             state.db.close().await;
             let made = result?;
             print_stdout(&format!("seeded {made} published posts in {:.1} s\n", started.elapsed().as_secs_f64()));

@@ -54,3 +54,18 @@ impl std::ops::Deref for AppState {
         &self.0
     }
 }
+
+/// The first context of the chain (`DbCtx -> SessionCtx -> AuthCtx ->
+/// AdminCtx`): the app's services (database, cache, config, clock, ...),
+/// for service functions that act for nobody in particular — public reads,
+/// and whatever workflows and subscribers call. Never fails to extract.
+#[derive(Clone)]
+pub struct DbCtx(pub AppState);
+
+impl std::ops::Deref for DbCtx {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.0
+    }
+}

@@ -211,6 +211,11 @@ impl TestApp {
         }
     }
 
+    /// The app's services as a service context.
+    pub fn ctx(&self) -> flint::platform::state::DbCtx {
+        flint::platform::state::DbCtx(self.state.clone())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -102,7 +102,7 @@ async fn only_listed_posts_are_found_and_the_pipeline_keeps_the_index(backend: B
     let before = without_scores(reader.get("/api/search?q=zucchini").await.body);
     let version = reader.get("/_fn/getIndexVersion").await.body;
     assert_eq!(version["documents"], 3);
-    flint::features::search::service::clear(&app.state).await.unwrap();
+    flint::features::search::service::clear(&app.ctx()).await.unwrap();
     assert!(found(&mut reader, "zucchini").await.is_empty(), "wiped");
     assert_eq!(admin.post("/_fn/buildSearchIndex", json!({})).await.body["documents"], 3);
     assert_eq!(without_scores(reader.get("/api/search?q=zucchini").await.body), before, "a rebuild restores identical results");
@@ -130,8 +130,8 @@ async fn a_word_in_many_posts_ranks_only_the_newest_matches() {
         let mut admin = app.admin().await;
         post(&app, &mut admin, json!({"title": "Cache cache", "slug": "oldest", "content": "cache aardvark cache"}), true).await;
         // Seeded posts are newer; about four in five mention "cache".
-        flint::features::publishing::seed::seed(&app.state, 150).await.unwrap();
-        flint::features::search::service::invalidate(&app.state).await;
+        flint::features::publishing::seed::seed(&app.ctx(), 150).await.unwrap();
+        flint::features::search::service::invalidate(&app.ctx()).await;
         let mut reader = app.user();
 
         let common = found(&mut reader, "cache").await;

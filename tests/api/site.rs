@@ -31,13 +31,13 @@ async fn large_sitemaps_become_an_index_of_parts(backend: Backend) {
     }
     let text = |body: flint::platform::cache::CachedBody| String::from_utf8(body.body.to_vec()).unwrap();
     // 2 fixed pages + 7 posts = 9 URLs: in parts of 4 that is 3 parts.
-    let index = text(sitemap_in_parts_of(&app.state, 4).await.unwrap());
+    let index = text(sitemap_in_parts_of(&app.ctx(), 4).await.unwrap());
     assert!(index.contains("<sitemapindex"), "{index}");
     let parts: Vec<&str> = index.split("<loc>").skip(1).map(|s| s.split("</loc>").next().unwrap()).collect();
     assert_eq!(parts, ["https://blog.example/sitemap/1.xml", "https://blog.example/sitemap/2.xml", "https://blog.example/sitemap/3.xml"]);
     let mut urls = Vec::new();
     for n in 1..=3 {
-        let part = text(sitemap_part_in_parts_of(&app.state, n, 4).await.unwrap().expect("a part"));
+        let part = text(sitemap_part_in_parts_of(&app.ctx(), n, 4).await.unwrap().expect("a part"));
         assert!(part.contains("<urlset"));
         urls.extend(part.split("<loc>").skip(1).map(|s| s.split("</loc>").next().unwrap().to_owned()));
     }
@@ -45,7 +45,7 @@ async fn large_sitemaps_become_an_index_of_parts(backend: Backend) {
     assert_eq!(urls[..2], ["https://blog.example/", "https://blog.example/posts"]);
     let distinct: std::collections::HashSet<_> = urls.iter().collect();
     assert_eq!(distinct.len(), 9);
-    assert!(sitemap_part_in_parts_of(&app.state, 4, 4).await.unwrap().is_none());
+    assert!(sitemap_part_in_parts_of(&app.ctx(), 4, 4).await.unwrap().is_none());
 }
 
 async fn feeds_and_sitemap_list_public_posts(backend: Backend) {

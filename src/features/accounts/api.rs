@@ -171,10 +171,9 @@ async fn sign_in(ctx: DbCtx, client: ClientInfo, ValidJson(input): ValidJson<Sig
 }
 
 async fn sign_out(ctx: SessionCtx) -> Result<Response, AppError> {
-    let db = DbCtx(ctx.app.clone());
-    service::sign_out(&db, ctx.session.as_ref()).await?;
+    service::sign_out(&ctx.app, ctx.session.as_ref()).await?;
     let mut response = Json(Success { success: true }).into_response();
-    if let Ok(value) = HeaderValue::from_str(&session::clear_cookie(db.config.is_https())) {
+    if let Ok(value) = HeaderValue::from_str(&session::clear_cookie(ctx.app.config.is_https())) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     Ok(response)

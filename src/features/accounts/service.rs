@@ -321,7 +321,7 @@ pub async fn list_users(ctx: &AdminCtx, input: &ListUsersInput) -> Result<UserPa
 }
 
 pub async fn set_user_role(ctx: &AdminCtx, input: &SetUserRoleInput) -> Result<User> {
-    change_role(&DbCtx(ctx.app.clone()), &input.user_id, input.role).await
+    change_role(&ctx.app, &input.user_id, input.role).await
 }
 
 /// Sets a role by email (the CLI; whoever runs it already owns the database).

@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 use crate::platform::config::CdnPurgeConfig;
-use crate::platform::state::AppState;
+use crate::platform::state::DbCtx;
 
 /// URLs per purge call (Cloudflare's limit on the smallest plans).
 pub const URLS_PER_CALL: usize = 30;
@@ -36,7 +36,7 @@ pub fn post_urls(base: &url::Url, slug: &str) -> Vec<String> {
 /// Purges the URLs of the posts at `slugs`; does nothing without a purge
 /// configured. An error (the API refused or was unreachable) is for the
 /// caller to retry: the URLs stay stale at the edge until it succeeds.
-pub async fn purge_posts(app: &AppState, slugs: &[String]) -> anyhow::Result<usize> {
+pub async fn purge_posts(app: &DbCtx, slugs: &[String]) -> anyhow::Result<usize> {
     let Some(config) = &app.config.cdn_purge else { return Ok(0) };
     let mut urls: Vec<String> = slugs.iter().flat_map(|slug| post_urls(&app.config.base_url, slug)).collect();
     urls.sort_unstable();

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::features::publishing::events::PublicPostsChanged;
 use crate::platform::events::Subscriber;
-use crate::platform::state::AppState;
+use crate::platform::state::DbCtx;
 use crate::platform::workflow::{Backoff, RetryPolicy};
 
 use super::service;
@@ -23,7 +23,7 @@ impl Subscriber for PurgeChangedPosts {
         RetryPolicy::new(8, Duration::from_secs(15), Backoff::Exponential).with_max_delay(Duration::from_secs(900))
     }
 
-    async fn handle(&self, app: &AppState, event: PublicPostsChanged) -> anyhow::Result<()> {
+    async fn handle(&self, app: &DbCtx, event: PublicPostsChanged) -> anyhow::Result<()> {
         let purged = service::purge_posts(app, &event.slugs).await?;
         if purged > 0 {
             tracing::info!(urls = purged, "CDN purged");

@@ -9,7 +9,7 @@ use crate::platform::clock::Millis;
 use crate::platform::content;
 use crate::platform::db::{Tx, is_unique_violation};
 use crate::platform::http::{AdminCtx, AppError};
-use crate::platform::state::AppState;
+use crate::platform::state::DbCtx;
 use crate::platform::workflow::EngineError;
 
 use super::data::{self, AdminFilter, PostChanges, RestoredFields, UpdateOutcome};
@@ -72,7 +72,7 @@ type Result<T> = std::result::Result<T, PostError>;
 
 /// A free slug for `title`: its slug form (`untitled` when empty), with
 /// `-1`, `-2`, ... appended while taken by another post.
-pub async fn generate_slug(app: &AppState, title: &str, exclude_id: Option<i64>) -> Result<String> {
+pub async fn generate_slug(app: &DbCtx, title: &str, exclude_id: Option<i64>) -> Result<String> {
     let base = match slugify(title) {
         s if s.is_empty() => "untitled".to_owned(),
         s => s,
@@ -100,18 +100,18 @@ pub async fn create_empty(ctx: &AdminCtx) -> Result<i64> {
 }
 
 /// A post's editable row and tag ids (for revisions).
-pub async fn editable_state(app: &AppState, id: i64) -> Result<Option<(PostRow, Vec<i64>)>> {
+pub async fn editable_state(app: &DbCtx, id: i64) -> Result<Option<(PostRow, Vec<i64>)>> {
     let Some(row) = data::find(&app.db, id).await? else { return Ok(None) };
     Ok(Some((row, tag_ids(app, id).await?)))
 }
 
 /// A post with its tags, as admins see it.
-pub async fn post(app: &AppState, id: i64) -> Result<Post> {
+pub async fn post(app: &DbCtx, id: i64) -> Result<Post> {
     let row = data::find(&app.db, id).await?.ok_or(PostError::NotFound)?;
     with_tags(app, row).await
 }
 
-async fn with_tags(app: &AppState, row: PostRow) -> Result<Post> {
+async fn with_tags(app: &DbCtx, row: PostRow) -> Result<Post> {
     let tags = tags::service::tags_of(app, &[row.id]).await?.remove(&row.id).unwrap_or_default();
     Ok(Post::from_row(row, tags))
 }
@@ -240,7 +240,7 @@ pub async fn extractive_summary(markdown: &str) -> Result<String> {
 /// A summary of the content: the AI endpoint's when configured and the text
 /// is long enough to need one (its errors are returned for the caller to
 /// retry or fall back), else the extractive one.
-pub async fn generated_summary(app: &AppState, markdown: &str) -> Result<String> {
+pub async fn generated_summary(app: &DbCtx, markdown: &str) -> Result<String> {
     let text = render(Some(markdown)).await?.plain_text;
     match &app.ai {
         Some(ai) if text.chars().count() >= SUMMARISE_FROM_CHARS => Ok(ai.summarize(&text).await?),
@@ -249,7 +249,7 @@ pub async fn generated_summary(app: &AppState, markdown: &str) -> Result<String>
 }
 
 /// What publishing would generate; an AI failure falls back to the extractive summary.
-pub async fn preview_summary(app: &AppState, markdown: &str) -> Result<String> {
+pub async fn preview_summary(app: &DbCtx, markdown: &str) -> Result<String> {
     match generated_summary(app, markdown).await {
         Ok(summary) => Ok(summary),
         Err(error @ PostError::Content(_)) => Err(error),
@@ -261,12 +261,12 @@ pub async fn preview_summary(app: &AppState, markdown: &str) -> Result<String> {
 }
 
 /// The editable row of a post.
-pub async fn row(app: &AppState, id: i64) -> Result<Option<PostRow>> {
+pub async fn row(app: &DbCtx, id: i64) -> Result<Option<PostRow>> {
     Ok(data::find(&app.db, id).await?)
 }
 
 /// A post's editable tag ids, sorted.
-pub async fn tag_ids(app: &AppState, post_id: i64) -> Result<Vec<i64>> {
+pub async fn tag_ids(app: &DbCtx, post_id: i64) -> Result<Vec<i64>> {
     let mut ids: Vec<i64> =
         tags::service::tags_of(app, &[post_id]).await?.remove(&post_id).unwrap_or_default().iter().map(|t| t.id).collect();
     ids.sort_unstable();
@@ -318,7 +318,7 @@ pub struct Restored<'a> {
 /// Puts a revision's state back in the caller's transaction (revisions
 /// writes its backup revision in the same one) and emits `PostEdited`;
 /// release the returned deliveries after the commit.
-pub async fn restore_in(app: &AppState, tx: &mut Tx, id: i64, r: &Restored<'_>) -> Result<crate::platform::events::Emitted> {
+pub async fn restore_in(app: &DbCtx, tx: &mut Tx, id: i64, r: &Restored<'_>) -> Result<crate::platform::events::Emitted> {
     let fields = RestoredFields {
         title: r.title,
         summary: r.summary,
@@ -341,12 +341,12 @@ pub async fn restore_in(app: &AppState, tx: &mut Tx, id: i64, r: &Restored<'_>) 
 }
 
 /// Stores the summary the pipeline generated, without counting as an edit.
-pub async fn set_generated_summary(app: &AppState, id: i64, summary: &str) -> Result<()> {
+pub async fn set_generated_summary(app: &DbCtx, id: i64, summary: &str) -> Result<()> {
     Ok(data::set_generated_summary(&app.db, id, summary).await?)
 }
 
 /// Stores the reading time computed from the content (the pipeline's write).
-pub async fn set_read_time(app: &AppState, id: i64, minutes: i32) -> Result<()> {
+pub async fn set_read_time(app: &DbCtx, id: i64, minutes: i32) -> Result<()> {
     Ok(data::set_read_time(&app.db, id, minutes).await?)
 }
 
@@ -366,7 +366,7 @@ pub struct NewPost<'a> {
 }
 
 /// Writes a post whole with a free slug from its title; returns its id.
-pub async fn insert(app: &AppState, new: &NewPost<'_>) -> Result<i64> {
+pub async fn insert(app: &DbCtx, new: &NewPost<'_>) -> Result<i64> {
     let slug = generate_slug(app, new.title, None).await?;
     let now = app.clock.now_ms();
     let id = data::insert_empty(&app.db, &slug, now).await?;

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use crate::features::posts::schema::PostStatus;
 use crate::features::posts::service::{self as posts, NewPost};
 use crate::features::tags;
-use crate::platform::state::AppState;
+use crate::platform::state::DbCtx;
 
 use super::schema::{POSTS_DETAIL, POSTS_LIST};
 use super::service::{self, PublishError};
@@ -185,7 +185,7 @@ fn post(rng: &mut Rng, n: usize) -> (String, String) {
 const SEED_CONCURRENCY: usize = 4;
 
 /// Creates `count` published posts; returns how many were made.
-pub async fn seed(app: &AppState, count: usize) -> Result<usize, PublishError> {
+pub async fn seed(app: &DbCtx, count: usize) -> Result<usize, PublishError> {
     let mut tag_ids = Vec::new();
     for name in TAGS {
         tag_ids.push(tags::service::ensure_tag(app, name).await.map_err(|e| PublishError::Internal(anyhow::Error::new(e)))?);
@@ -221,7 +221,7 @@ pub async fn seed(app: &AppState, count: usize) -> Result<usize, PublishError> {
 /// Post `n` of `count`: its own generator (so the result does not depend on
 /// the order posts finish in), published through the same snapshot builder
 /// as the editor's publish.
-async fn seed_post(app: &AppState, tag_ids: &[i64], count: usize, n: usize, now: i64) -> Result<(), PublishError> {
+async fn seed_post(app: &DbCtx, tag_ids: &[i64], count: usize, n: usize, now: i64) -> Result<(), PublishError> {
     let mut rng = Rng((0x5EED_F11A_u64 ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).max(1));
     let (title, content) = post(&mut rng, n);
     // Spread over about three years, newest last.

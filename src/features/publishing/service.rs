@@ -22,7 +22,6 @@ use crate::platform::events::Emitted;
 use crate::platform::http::{AdminCtx, AppError, DbCtx};
 use crate::platform::invalidation::{self, Invalidation};
 use crate::platform::json_string;
-use crate::platform::state::AppState;
 use crate::platform::workflow::{CreateOptions, EngineError};
 
 use super::data::{self, PublicPage, PublicSnapshot};
@@ -86,10 +85,10 @@ fn ready_body<T: Serialize>(value: &T) -> Result<CachedBody> {
 
 /// A page of listed posts, newest first (cached as bytes).
 pub async fn list(ctx: &DbCtx, query: &ListQuery) -> Result<CachedBody> {
-    ctx.cache.get_or_load(&list_key(query), || async { load_page(&ctx.0, query).await.and_then(|p| ready_body(&p)) }).await
+    ctx.cache.get_or_load(&list_key(query), || async { load_page(ctx, query).await.and_then(|p| ready_body(&p)) }).await
 }
 
-async fn load_page(app: &AppState, query: &ListQuery) -> Result<PostListResponse> {
+async fn load_page(app: &DbCtx, query: &ListQuery) -> Result<PostListResponse> {
     let now = app.clock.now_ms();
     let after = match query.cursor {
         // A cursor whose post is no longer listed ends the list.
@@ -115,11 +114,11 @@ async fn load_page(app: &AppState, query: &ListQuery) -> Result<PostListResponse
 }
 
 /// Published tags of public posts, by post id.
-async fn public_tags_of(app: &AppState, post_ids: &[i64]) -> Result<HashMap<i64, Vec<TagRef>>> {
+async fn public_tags_of(app: &DbCtx, post_ids: &[i64]) -> Result<HashMap<i64, Vec<TagRef>>> {
     Ok(tags::service::group(data::public_tags_of(&app.db, post_ids).await?))
 }
 
-async fn with_public_tags(app: &AppState, rows: Vec<PublicPostRow>) -> Result<Vec<PublicPostItem>> {
+async fn with_public_tags(app: &DbCtx, rows: Vec<PublicPostRow>) -> Result<Vec<PublicPostItem>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut tags = public_tags_of(app, &ids).await?;
     Ok(rows
@@ -176,14 +175,14 @@ pub async fn related(ctx: &DbCtx, slug: &str, limit: u32) -> Result<Vec<PublicPo
         .await?;
     let mut by_id: HashMap<i64, PublicPostRow> = data::public_by_ids(&ctx.db, &ids, now).await?.into_iter().map(|r| (r.id, r)).collect();
     let ordered: Vec<_> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
-    with_public_tags(&ctx.0, ordered).await
+    with_public_tags(ctx, ordered).await
 }
 
 pub async fn pinned(ctx: &DbCtx) -> Result<Vec<PublicPostItem>> {
     ctx.cache
         .get_or_load(&pinned_key(), || async {
             let rows = data::pinned_public(&ctx.db, ctx.clock.now_ms()).await?;
-            with_public_tags(&ctx.0, rows).await
+            with_public_tags(ctx, rows).await
         })
         .await
 }
@@ -193,7 +192,7 @@ pub async fn popular(ctx: &DbCtx, limit: u32) -> Result<Vec<PublicPostItem>> {
     ctx.cache
         .get_or_load(&popular_key(limit), || async {
             let query = ListQuery { cursor: None, limit, tag_name: None, category: None, exclude_pinned: false };
-            load_page(&ctx.0, &query).await.map(|page| page.items)
+            load_page(ctx, &query).await.map(|page| page.items)
         })
         .await
 }
@@ -212,7 +211,7 @@ pub async fn tag_cloud(ctx: &DbCtx) -> Result<CachedBody> {
 
 /// The newest listed posts with their HTML, for feeds (not cached here:
 /// the feeds cache their finished documents).
-pub async fn newest_for_feeds(app: &AppState, limit: u32) -> Result<Vec<PublicPostDetail>> {
+pub async fn newest_for_feeds(app: &DbCtx, limit: u32) -> Result<Vec<PublicPostDetail>> {
     let rows = data::newest_with_content(&app.db, app.clock.now_ms(), i64::from(limit)).await?;
     rows.into_iter()
         .map(|row| {
@@ -230,11 +229,11 @@ fn tags_of_row(row: &PublicDetailRow) -> Result<Vec<TagRef>> {
 }
 
 /// `(slug, updatedAt)` of listed posts, newest first, for sitemaps.
-pub async fn listed_slugs(app: &AppState, offset: u64, limit: u64) -> Result<Vec<(String, Millis)>> {
+pub async fn listed_slugs(app: &DbCtx, offset: u64, limit: u64) -> Result<Vec<(String, Millis)>> {
     Ok(data::listed_slugs(&app.db, app.clock.now_ms(), offset as i64, limit as i64).await?)
 }
 
-pub async fn count_listed(app: &AppState) -> Result<u64> {
+pub async fn count_listed(app: &DbCtx) -> Result<u64> {
     Ok(data::count_listed(&app.db, app.clock.now_ms()).await?.max(0) as u64)
 }
 
@@ -250,7 +249,7 @@ pub struct SearchDocument {
 }
 
 /// The search documents of public posts, by post id (posts without a public snapshot are absent).
-pub async fn search_documents(app: &AppState, ids: &[i64]) -> Result<HashMap<i64, SearchDocument>> {
+pub async fn search_documents(app: &DbCtx, ids: &[i64]) -> Result<HashMap<i64, SearchDocument>> {
     let rows = data::public_documents(&app.db, ids).await?;
     let mut tags = public_tags_of(app, ids).await?;
     Ok(rows
@@ -263,7 +262,7 @@ pub async fn search_documents(app: &AppState, ids: &[i64]) -> Result<HashMap<i64
 }
 
 /// Ids of every public post.
-pub async fn public_post_ids(app: &AppState) -> Result<Vec<i64>> {
+pub async fn public_post_ids(app: &DbCtx) -> Result<Vec<i64>> {
     Ok(data::public_post_ids(&app.db).await?)
 }
 
@@ -359,7 +358,7 @@ pub fn sync_hash(post: &PostRow, tag_ids: &[i64]) -> String {
 }
 
 /// Whether the public snapshot differs from the post (false: nothing to do).
-pub async fn needs_publishing(app: &AppState, post_id: i64) -> Result<bool> {
+pub async fn needs_publishing(app: &DbCtx, post_id: i64) -> Result<bool> {
     let Some((post, tag_ids)) = posts::editable_state(app, post_id).await? else { return Ok(false) };
     if post.status != PostStatus::Published {
         return Ok(false);
@@ -371,7 +370,7 @@ pub async fn needs_publishing(app: &AppState, post_id: i64) -> Result<bool> {
 /// The summary readers get: the author's, else a generated one (stored on
 /// the post, without counting as an edit). With `ai: false` the extractive
 /// summary is used (the fallback after the AI endpoint kept failing).
-pub async fn summary_for_publishing(app: &AppState, post_id: i64, ai: bool) -> Result<String> {
+pub async fn summary_for_publishing(app: &DbCtx, post_id: i64, ai: bool) -> Result<String> {
     let post = posts::row(app, post_id).await?.ok_or(PublishError::NotFound)?;
     if let Some(summary) = post.summary.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         return Ok(summary.to_owned());
@@ -385,7 +384,7 @@ pub async fn summary_for_publishing(app: &AppState, post_id: i64, ai: bool) -> R
 /// Builds and stores the Public Content Snapshot with its events, then
 /// invalidates what it changed and releases the events. Returns false when
 /// the post is no longer published.
-pub async fn build_public_snapshot(app: &AppState, post_id: i64, summary: &str) -> Result<bool> {
+pub async fn build_public_snapshot(app: &DbCtx, post_id: i64, summary: &str) -> Result<bool> {
     let Some((mut post, tag_ids)) = posts::editable_state(app, post_id).await? else { return Ok(false) };
     if post.status != PostStatus::Published {
         return Ok(false);
@@ -436,7 +435,7 @@ pub async fn build_public_snapshot(app: &AppState, post_id: i64, summary: &str) 
 }
 
 async fn emit_both<A: crate::platform::events::DomainEvent>(
-    app: &AppState,
+    app: &DbCtx,
     tx: &mut crate::platform::db::Tx,
     first: &A,
     changed: &PublicPostsChanged,
@@ -446,7 +445,7 @@ async fn emit_both<A: crate::platform::events::DomainEvent>(
 }
 
 /// Takes a post off the public site.
-pub async fn unpublish(app: &AppState, post_id: i64) -> Result<()> {
+pub async fn unpublish(app: &DbCtx, post_id: i64) -> Result<()> {
     let mut tx = app.db.begin().await?;
     let Some(slug) = data::delete_public(&mut tx, post_id).await? else { return Ok(()) };
     let changed = PublicPostsChanged { post_ids: vec![post_id], slugs: vec![slug.clone()] };
@@ -459,7 +458,7 @@ pub async fn unpublish(app: &AppState, post_id: i64) -> Result<()> {
 
 /// The scheduled moment arrived: readers may now see the post, so every
 /// list (and its detail) must be computed afresh.
-pub async fn refresh_scheduled(app: &AppState, post_id: i64) -> Result<()> {
+pub async fn refresh_scheduled(app: &DbCtx, post_id: i64) -> Result<()> {
     if let Some((slug, _)) = data::public_state(&app.db, post_id).await? {
         invalidate_public(app, std::slice::from_ref(&slug)).await;
         app.events.emit(&PublicPostsChanged { post_ids: vec![post_id], slugs: vec![slug] }).await?;
@@ -470,7 +469,7 @@ pub async fn refresh_scheduled(app: &AppState, post_id: i64) -> Result<()> {
 /// A tag on public posts was renamed or deleted: every cached list and
 /// detail (which embed tag names) and the tag cloud are stale. Announces
 /// the public posts that carried it once the caches are dropped.
-pub async fn tag_changed(app: &AppState, tag_id: i64, carried_by: &[i64]) -> Result<()> {
+pub async fn tag_changed(app: &DbCtx, tag_id: i64, carried_by: &[i64]) -> Result<()> {
     let mut affected: HashMap<i64, String> = data::public_posts_with_tag(&app.db, tag_id).await?.into_iter().collect();
     affected.extend(data::public_slugs(&app.db, carried_by).await?);
     let invalidation = Invalidation::default().delete(&public_tags_key()).bump(POSTS_LIST).bump(POSTS_DETAIL);
@@ -487,7 +486,7 @@ pub async fn tag_changed(app: &AppState, tag_id: i64, carried_by: &[i64]) -> Res
 
 /// Drops the cached details of `slugs`, every cached list and the tag cloud
 /// (retried durably when the cache refuses).
-async fn invalidate_public(app: &AppState, slugs: &[String]) {
+async fn invalidate_public(app: &DbCtx, slugs: &[String]) {
     let mut invalidation = Invalidation::default();
     for slug in slugs {
         invalidation = invalidation.delete(&detail_key(slug));

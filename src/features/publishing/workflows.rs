@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::features::tags::events::{TagDeleted, TagRenamed};
 use crate::platform::clock::Millis;
 use crate::platform::events::Subscriber;
-use crate::platform::state::AppState;
+use crate::platform::state::DbCtx;
 use crate::platform::workflow::{Backoff, Event, RetryPolicy, Step, Workflow};
 
 use super::service;
@@ -37,7 +37,7 @@ impl Workflow for PostProcess {
     type Output = &'static str;
 
     async fn run(&self, event: Event<PostProcessParams>, step: Step) -> anyhow::Result<&'static str> {
-        let (app, id) = (event.app, event.params.post_id);
+        let (app, id) = (DbCtx(event.app), event.params.post_id);
         if !event.params.publish {
             step.run("unpublish", RetryPolicy::default(), || service::unpublish(&app, id)).await?;
             return Ok("unpublished");
@@ -78,7 +78,7 @@ impl Workflow for ScheduledPublish {
 
     async fn run(&self, event: Event<ScheduledPublishParams>, step: Step) -> anyhow::Result<()> {
         step.sleep_until("sleep until publish date", event.params.published_at).await;
-        let (app, id) = (event.app, event.params.post_id);
+        let (app, id) = (DbCtx(event.app), event.params.post_id);
         step.run("refresh public caches", RetryPolicy::default(), || service::refresh_scheduled(&app, id)).await?;
         Ok(())
     }
@@ -92,7 +92,7 @@ impl Subscriber for RefreshAfterTagRename {
     type Event = TagRenamed;
     const NAME: &'static str = "publishing.tag-renamed";
 
-    async fn handle(&self, app: &AppState, event: TagRenamed) -> anyhow::Result<()> {
+    async fn handle(&self, app: &DbCtx, event: TagRenamed) -> anyhow::Result<()> {
         Ok(service::tag_changed(app, event.tag_id, &[]).await?)
     }
 }
@@ -104,7 +104,7 @@ impl Subscriber for RefreshAfterTagDelete {
     type Event = TagDeleted;
     const NAME: &'static str = "publishing.tag-deleted";
 
-    async fn handle(&self, app: &AppState, event: TagDeleted) -> anyhow::Result<()> {
+    async fn handle(&self, app: &DbCtx, event: TagDeleted) -> anyhow::Result<()> {
         Ok(service::tag_changed(app, event.tag_id, &event.post_ids).await?)
     }
 }

@@ -11,7 +11,7 @@ use crate::features::posts::service::{self as posts, Restored};
 use crate::platform::clock::{Millis, Timestamp};
 use crate::platform::db::is_foreign_key_violation;
 use crate::platform::http::{AdminCtx, AppError};
-use crate::platform::state::AppState;
+use crate::platform::state::DbCtx;
 use crate::platform::workflow::{CreateOptions, EngineError};
 
 use super::data;
@@ -108,7 +108,7 @@ pub enum Taken {
 
 /// Records the post's current state. Automatic revisions are deduplicated,
 /// spaced and trimmed; publish revisions are always written.
-pub async fn take(app: &AppState, post_id: i64, reason: RevisionReason) -> Result<Taken> {
+pub async fn take(app: &DbCtx, post_id: i64, reason: RevisionReason) -> Result<Taken> {
     let (post, tag_ids) = posts::editable_state(app, post_id).await?.ok_or(RevisionError::PostNotFound)?;
     let (json, hash) = encode(&snapshot_of(&post, &tag_ids))?;
     let now = app.clock.now_ms();
@@ -133,7 +133,7 @@ pub async fn take(app: &AppState, post_id: i64, reason: RevisionReason) -> Resul
 /// The revision of a publish: exactly the state the pipeline built the
 /// public snapshot from (carried by `PostPublished`). Delivered at least
 /// once, so a publish revision already holding this state is not repeated.
-pub async fn take_published(app: &AppState, post: &PostRow, tag_ids: &[i64]) -> Result<Taken> {
+pub async fn take_published(app: &DbCtx, post: &PostRow, tag_ids: &[i64]) -> Result<Taken> {
     let (json, hash) = encode(&snapshot_of(post, tag_ids))?;
     if data::latest(&app.db, post.id, None).await?.is_some_and(|r| r.snapshot_hash == hash && r.reason == RevisionReason::Publish) {
         return Ok(Taken::Unchanged);
@@ -148,7 +148,7 @@ pub async fn take_published(app: &AppState, post: &PostRow, tag_ids: &[i64]) -> 
 
 /// After an edit: an automatic revision once the editor has been quiet for
 /// the window. Edits while a snapshot run waits join that run.
-pub async fn schedule_auto_snapshot(app: &AppState, post_id: i64) -> std::result::Result<(), EngineError> {
+pub async fn schedule_auto_snapshot(app: &DbCtx, post_id: i64) -> std::result::Result<(), EngineError> {
     let params = AutoSnapshotParams { post_id, quiet_window_seconds: QUIET_WINDOW.as_secs() };
     let options = CreateOptions { key: Some(format!("post-{post_id}-auto-snapshot")), ..Default::default() };
     app.workflows.create::<AutoSnapshot>(&params, options).await.map(|_| ())
@@ -156,7 +156,7 @@ pub async fn schedule_auto_snapshot(app: &AppState, post_id: i64) -> std::result
 
 /// How much longer to wait for the editor to be quiet (`None`: quiet enough,
 /// or the post is gone).
-pub async fn remaining_quiet(app: &AppState, post_id: i64, quiet: Duration) -> Result<Option<u64>> {
+pub async fn remaining_quiet(app: &DbCtx, post_id: i64, quiet: Duration) -> Result<Option<u64>> {
     let Some(updated_at) = data::post_updated_at(&app.db, post_id).await? else { return Ok(None) };
     let waited = app.clock.now_ms() - updated_at;
     let quiet = quiet.as_millis() as Millis;

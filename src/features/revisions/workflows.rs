@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::features::posts::events::PostEdited;
 use crate::features::publishing::events::PostPublished;
 use crate::platform::events::Subscriber;
-use crate::platform::state::AppState;
+use crate::platform::state::DbCtx;
 use crate::platform::workflow::{Event, RetryPolicy, Step, Workflow};
 
 use super::schema::RevisionReason;
@@ -34,7 +34,7 @@ impl Workflow for AutoSnapshot {
     type Output = Option<Taken>;
 
     async fn run(&self, event: Event<AutoSnapshotParams>, step: Step) -> anyhow::Result<Option<Taken>> {
-        let (app, id) = (event.app, event.params.post_id);
+        let (app, id) = (DbCtx(event.app), event.params.post_id);
         let quiet = Duration::from_secs(event.params.quiet_window_seconds.max(5));
         step.sleep("wait for editor quiet window", quiet).await;
         for wait in 0..MAX_WAITS {
@@ -66,7 +66,7 @@ impl Subscriber for SnapshotAfterEdit {
     type Event = PostEdited;
     const NAME: &'static str = "revisions.auto-snapshot";
 
-    async fn handle(&self, app: &AppState, event: PostEdited) -> anyhow::Result<()> {
+    async fn handle(&self, app: &DbCtx, event: PostEdited) -> anyhow::Result<()> {
         Ok(service::schedule_auto_snapshot(app, event.post_id).await?)
     }
 }
@@ -78,7 +78,7 @@ impl Subscriber for RecordPublished {
     type Event = PostPublished;
     const NAME: &'static str = "revisions.publish";
 
-    async fn handle(&self, app: &AppState, event: PostPublished) -> anyhow::Result<()> {
+    async fn handle(&self, app: &DbCtx, event: PostPublished) -> anyhow::Result<()> {
         service::take_published(app, &event.post, &event.tag_ids).await?;
         Ok(())
     }

@@ -10,7 +10,6 @@ use crate::platform::cache::CachedBody;
 use crate::platform::http::{AppError, DbCtx};
 use crate::platform::invalidation::{self, Invalidation};
 use crate::platform::search_text::{query_terms, snippet, tokens};
-use crate::platform::state::AppState;
 
 use super::data::{self, Tokens};
 use super::schema::{IndexVersion, Matches, SEARCH, SearchPost, SearchResult, results_key};
@@ -58,7 +57,7 @@ fn tokens_of(document: &SearchDocument) -> (Vec<String>, Vec<String>, Vec<String
 
 /// (Re)indexes a post from its public snapshot; a post without one leaves
 /// the index. Callers invalidate cached results once they are done.
-pub async fn index_post(app: &AppState, post_id: i64) -> Result<()> {
+pub async fn index_post(app: &DbCtx, post_id: i64) -> Result<()> {
     let document = publishing::search_documents(app, &[post_id]).await?.remove(&post_id);
     let now = app.clock.now_ms();
     match document {
@@ -74,7 +73,7 @@ pub async fn index_post(app: &AppState, post_id: i64) -> Result<()> {
 /// Brings the index in line with the public snapshots of `post_ids` (the
 /// `PublicPostsChanged` subscriber): each is indexed, or removed when it is
 /// no longer public. Idempotent.
-pub async fn reindex(app: &AppState, post_ids: &[i64]) -> Result<()> {
+pub async fn reindex(app: &DbCtx, post_ids: &[i64]) -> Result<()> {
     for post_id in post_ids {
         index_post(app, *post_id).await?;
     }
@@ -83,14 +82,14 @@ pub async fn reindex(app: &AppState, post_ids: &[i64]) -> Result<()> {
 }
 
 /// Empties the index (until a rebuild, search finds nothing).
-pub async fn clear(app: &AppState) -> Result<()> {
+pub async fn clear(app: &DbCtx) -> Result<()> {
     data::clear(&app.db, app.clock.now_ms()).await?;
     invalidate(app).await;
     Ok(())
 }
 
 /// Empties the index and indexes every public post again.
-pub async fn rebuild(app: &AppState) -> Result<usize> {
+pub async fn rebuild(app: &DbCtx) -> Result<usize> {
     data::clear(&app.db, app.clock.now_ms()).await?;
     let ids = publishing::public_post_ids(app).await?;
     for id in &ids {
@@ -103,11 +102,11 @@ pub async fn rebuild(app: &AppState) -> Result<usize> {
 
 /// Cached results depend on what is public now (a scheduled post appearing
 /// changes them too).
-pub async fn invalidate(app: &AppState) {
+pub async fn invalidate(app: &DbCtx) {
     invalidation::apply(app, Invalidation::default().bump(SEARCH)).await;
 }
 
-pub async fn version(app: &AppState) -> Result<IndexVersion> {
+pub async fn version(app: &DbCtx) -> Result<IndexVersion> {
     let (version, updated_at, documents) = data::meta(&app.db).await?;
     Ok(IndexVersion { version, updated_at: (updated_at > 0).then_some(crate::platform::clock::Timestamp(updated_at)), documents })
 }
@@ -123,7 +122,7 @@ pub async fn search(ctx: &DbCtx, query: &str, limit: u32) -> Result<CachedBody> 
             let ranked_matches = i64::from(ctx.config.search_ranked_matches);
             let hits = data::query(&ctx.db, &terms, ctx.clock.now_ms(), i64::from(limit), ranked_matches).await?;
             let ids: Vec<i64> = hits.iter().map(|(id, _)| *id).collect();
-            let mut documents: HashMap<i64, SearchDocument> = publishing::search_documents(&ctx.0, &ids).await?;
+            let mut documents: HashMap<i64, SearchDocument> = publishing::search_documents(ctx, &ids).await?;
             let results = hits
                 .into_iter()
                 .filter_map(|(id, score)| {

@@ -2,7 +2,7 @@
 
 use crate::features::publishing::events::PublicPostsChanged;
 use crate::platform::events::Subscriber;
-use crate::platform::state::AppState;
+use crate::platform::state::DbCtx;
 
 use super::service;
 
@@ -14,7 +14,7 @@ impl Subscriber for IndexPublicPosts {
     type Event = PublicPostsChanged;
     const NAME: &'static str = "search.index";
 
-    async fn handle(&self, app: &AppState, event: PublicPostsChanged) -> anyhow::Result<()> {
+    async fn handle(&self, app: &DbCtx, event: PublicPostsChanged) -> anyhow::Result<()> {
         Ok(service::reindex(app, &event.post_ids).await?)
     }
 }

@@ -7,7 +7,7 @@ use crate::features::publishing::service::{self as publishing, PublishError};
 use crate::platform::cache::{CachedBody, Key, Namespace};
 use crate::platform::http::AppError;
 use crate::platform::invalidation::{self, Invalidation};
-use crate::platform::state::AppState;
+use crate::platform::state::DbCtx;
 
 use super::render::{self, Links};
 
@@ -35,7 +35,7 @@ impl From<SiteError> for AppError {
 }
 
 /// The documents are stale: what readers see changed.
-pub async fn invalidate(app: &AppState) {
+pub async fn invalidate(app: &DbCtx) {
     invalidation::apply(app, Invalidation::default().bump(SITE)).await;
 }
 
@@ -69,19 +69,19 @@ fn body(text: String) -> CachedBody {
     CachedBody::tagged(text)
 }
 
-fn links(app: &AppState) -> Links {
+fn links(app: &DbCtx) -> Links {
     Links { base: app.config.base_url.clone() }
 }
 
 async fn cached(
-    app: &AppState,
+    app: &DbCtx,
     key: Key<CachedBody>,
     build: impl Future<Output = Result<String, SiteError>>,
 ) -> Result<CachedBody, SiteError> {
     app.cache.get_or_load(&key, || async { build.await.map(body) }).await
 }
 
-pub async fn feed(app: &AppState, kind: Feed) -> Result<CachedBody, SiteError> {
+pub async fn feed(app: &DbCtx, kind: Feed) -> Result<CachedBody, SiteError> {
     cached(app, key(kind.name(), 0), async {
         let site = &app.config.site;
         let items = publishing::newest_for_feeds(app, site.feed_limit).await?;
@@ -97,12 +97,12 @@ pub async fn feed(app: &AppState, kind: Feed) -> Result<CachedBody, SiteError> {
 
 /// `/sitemap.xml`: every URL, or an index of parts when there are more than
 /// one file may hold.
-pub async fn sitemap(app: &AppState) -> Result<CachedBody, SiteError> {
+pub async fn sitemap(app: &DbCtx) -> Result<CachedBody, SiteError> {
     sitemap_in_parts_of(app, SITEMAP_PART_SIZE).await
 }
 
 /// `sitemap` with a chosen part size (tests use small ones).
-pub async fn sitemap_in_parts_of(app: &AppState, part_size: u64) -> Result<CachedBody, SiteError> {
+pub async fn sitemap_in_parts_of(app: &DbCtx, part_size: u64) -> Result<CachedBody, SiteError> {
     cached(app, key("sitemap", part_size), async {
         let total = publishing::count_listed(app).await? + FIXED_URLS;
         if total <= part_size {
@@ -117,12 +117,12 @@ pub async fn sitemap_in_parts_of(app: &AppState, part_size: u64) -> Result<Cache
 }
 
 /// `/sitemap/<n>.xml`: part `n` (from 1) of a sitemap index; `None` past the end.
-pub async fn sitemap_part(app: &AppState, part: u64) -> Result<Option<CachedBody>, SiteError> {
+pub async fn sitemap_part(app: &DbCtx, part: u64) -> Result<Option<CachedBody>, SiteError> {
     sitemap_part_in_parts_of(app, part, SITEMAP_PART_SIZE).await
 }
 
 /// `sitemap_part` with a chosen part size (tests use small ones).
-pub async fn sitemap_part_in_parts_of(app: &AppState, part: u64, part_size: u64) -> Result<Option<CachedBody>, SiteError> {
+pub async fn sitemap_part_in_parts_of(app: &DbCtx, part: u64, part_size: u64) -> Result<Option<CachedBody>, SiteError> {
     let total = publishing::count_listed(app).await? + FIXED_URLS;
     if part == 0 || part > total.div_ceil(part_size).max(1) {
         return Ok(None);
@@ -131,7 +131,7 @@ pub async fn sitemap_part_in_parts_of(app: &AppState, part: u64, part_size: u64)
 }
 
 /// The URLs of part `part`: the fixed pages first, then listed posts, newest first.
-async fn urlset(app: &AppState, part: u64, part_size: u64) -> Result<String, SiteError> {
+async fn urlset(app: &DbCtx, part: u64, part_size: u64) -> Result<String, SiteError> {
     let links = links(app);
     let start = (part - 1) * part_size;
     let mut entries = Vec::new();
@@ -147,10 +147,10 @@ async fn urlset(app: &AppState, part: u64, part_size: u64) -> Result<String, Sit
     Ok(render::urlset(&entries))
 }
 
-pub fn robots(app: &AppState) -> String {
+pub fn robots(app: &DbCtx) -> String {
     render::robots(&links(app))
 }
 
-pub fn manifest(app: &AppState) -> String {
+pub fn manifest(app: &DbCtx) -> String {
     render::manifest(&app.config.site)
 }

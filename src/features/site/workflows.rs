@@ -2,7 +2,7 @@
 
 use crate::features::publishing::events::PublicPostsChanged;
 use crate::platform::events::Subscriber;
-use crate::platform::state::AppState;
+use crate::platform::state::DbCtx;
 
 use super::service;
 
@@ -13,7 +13,7 @@ impl Subscriber for RefreshSiteDocuments {
     type Event = PublicPostsChanged;
     const NAME: &'static str = "site.refresh";
 
-    async fn handle(&self, app: &AppState, _: PublicPostsChanged) -> anyhow::Result<()> {
+    async fn handle(&self, app: &DbCtx, _: PublicPostsChanged) -> anyhow::Result<()> {
         service::invalidate(app).await;
         Ok(())
     }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use crate::platform::db::{Tx, is_unique_violation};
 use crate::platform::http::{AdminCtx, AppError};
-use crate::platform::state::AppState;
+use crate::platform::state::DbCtx;
 use crate::platform::workflow::EngineError;
 
 use super::data;
@@ -102,7 +102,7 @@ pub async fn delete(ctx: &AdminCtx, id: i64) -> Result<()> {
 }
 
 /// The id of the tag named `name`, created when missing (seeding, imports).
-pub async fn ensure_tag(app: &AppState, name: &str) -> Result<i64> {
+pub async fn ensure_tag(app: &DbCtx, name: &str) -> Result<i64> {
     match data::insert(&app.db, name, app.clock.now_ms()).await {
         Ok(tag) => Ok(tag.id),
         Err(error) if is_unique_violation(&error) => {
@@ -114,7 +114,7 @@ pub async fn ensure_tag(app: &AppState, name: &str) -> Result<i64> {
 }
 
 /// Replaces a post's tags without counting as an edit (seeding, imports).
-pub async fn replace_post_tags(app: &AppState, post_id: i64, tag_ids: &[i64]) -> Result<()> {
+pub async fn replace_post_tags(app: &DbCtx, post_id: i64, tag_ids: &[i64]) -> Result<()> {
     if data::set_post_tags(&app.db, post_id, tag_ids, app.clock.now_ms()).await? { Ok(()) } else { Err(TagError::PostNotFound) }
 }
 
@@ -124,12 +124,12 @@ pub async fn replace_post_tags_in(tx: &mut Tx, post_id: i64, tag_ids: &[i64]) ->
     Ok(data::replace_links(tx, post_id, tag_ids).await?)
 }
 
-pub async fn tags_of_post(app: &AppState, post_id: i64) -> Result<Vec<Tag>> {
+pub async fn tags_of_post(app: &DbCtx, post_id: i64) -> Result<Vec<Tag>> {
     Ok(data::of_post(&app.db, post_id).await?)
 }
 
 /// Editable tags of posts, by post id.
-pub async fn tags_of(app: &AppState, post_ids: &[i64]) -> Result<HashMap<i64, Vec<TagRef>>> {
+pub async fn tags_of(app: &DbCtx, post_ids: &[i64]) -> Result<HashMap<i64, Vec<TagRef>>> {
     Ok(group(data::of_posts(&app.db, post_ids).await?))
 }
 

@@ -30,7 +30,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::db::{Db, Tx};
-use crate::platform::state::AppState;
+use crate::platform::state::{AppState, DbCtx};
 use crate::platform::workflow::{CreateOptions, EngineError, Event, RetryPolicy, Step, Workflow, WorkflowEngine};
 
 /// How long a delivery waits for its emitter's release before it runs anyway.
@@ -55,7 +55,7 @@ pub trait Subscriber: Send + Sync + 'static {
         RetryPolicy::default()
     }
 
-    fn handle(&self, app: &AppState, event: Self::Event) -> impl Future<Output = anyhow::Result<()>> + Send;
+    fn handle(&self, ctx: &DbCtx, event: Self::Event) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
 type BoxedDelivery = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
@@ -77,7 +77,7 @@ impl<S: Subscriber> ErasedSubscriber for Erased<S> {
         Box::pin(async move {
             let event: S::Event = serde_json::from_value(payload)
                 .map_err(|e| anyhow::anyhow!("event {} does not decode for {}: {e}", S::Event::NAME, S::NAME))?;
-            subscriber.handle(&app, event).await
+            subscriber.handle(&DbCtx(app), event).await
         })
     }
 }

@@ -13,32 +13,21 @@ use axum::http::{StatusCode, header};
 
 use crate::platform::auth::session::{self, ClientInfo, Session};
 use crate::platform::state::AppState;
+pub use crate::platform::state::DbCtx;
 
 use super::client_ip::client_ip;
 use super::endpoint::{EndpointMeta, TokenAccess};
 use super::error::AppError;
 
-/// The services of the app (database, config, clock, ...). Never fails.
-#[derive(Clone)]
-pub struct DbCtx(pub AppState);
-
-impl Deref for DbCtx {
-    type Target = AppState;
-
-    fn deref(&self) -> &AppState {
-        &self.0
-    }
-}
-
 /// `DbCtx` plus the caller's session, if any.
 pub struct SessionCtx {
-    pub app: AppState,
+    pub app: DbCtx,
     pub session: Option<Session>,
 }
 
 /// `DbCtx` plus a session that must be present (else 401 `UNAUTHENTICATED`).
 pub struct AuthCtx {
-    pub app: AppState,
+    pub app: DbCtx,
     pub session: Session,
 }
 
@@ -66,7 +55,7 @@ impl FromRequestParts<AppState> for SessionCtx {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let session = resolve_session(parts, state).await?;
-        Ok(SessionCtx { app: state.clone(), session })
+        Ok(SessionCtx { app: DbCtx(state.clone()), session })
     }
 }
 
