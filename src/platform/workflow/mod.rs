@@ -407,7 +407,7 @@ impl WorkflowEngine {
             },
         )
         .await?;
-        Ok(rows.into_iter().map(run_view).collect())
+        Ok(rows.into_iter().map(brief_view).collect())
     }
 
     /// Cancels a queued, sleeping or running run (a running one stops at its
@@ -456,6 +456,24 @@ fn parse_json(text: Option<&str>) -> Option<serde_json::Value> {
     text.map(|t| serde_json::from_str(t).unwrap_or_else(|_| serde_json::Value::String(t.to_owned())))
 }
 
+/// Param values longer than this are elided in run lists (an event delivery
+/// can carry a whole post); a single run shows them whole.
+const LISTED_VALUE_BYTES: usize = 1024;
+
+fn brief_view(run: data::RunRow) -> RunView {
+    let long = run.params.len() > LISTED_VALUE_BYTES;
+    let mut view = run_view(run);
+    if long && let Some(fields) = view.params.as_object_mut() {
+        for value in fields.values_mut() {
+            let bytes = value.to_string().len();
+            if bytes > LISTED_VALUE_BYTES {
+                *value = serde_json::Value::String(format!("({bytes} bytes; get the run to see them)"));
+            }
+        }
+    }
+    view
+}
+
 fn run_view(run: data::RunRow) -> RunView {
     let waiting = matches!(run.status.as_str(), "queued" | "sleeping");
     RunView {
@@ -494,6 +512,32 @@ fn step_view(step: data::StepRow) -> StepView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_lists_elide_long_param_values_only() {
+        let params = serde_json::json!({"subscriber": "search.index", "payload": {"content": "x".repeat(5000)}}).to_string();
+        let run = data::RunRow {
+            id: "r".into(),
+            name: "event.deliver".into(),
+            params: params.clone(),
+            status: "queued".into(),
+            idempotency_key: None,
+            wake_at: 0,
+            attempts: 0,
+            abandoned: 0,
+            lease_owner: None,
+            lease_until: None,
+            output: None,
+            error: None,
+            created_at: 0,
+            updated_at: 0,
+            finished_at: None,
+        };
+        let brief = brief_view(run.clone());
+        assert_eq!(brief.params["subscriber"], "search.index");
+        assert!(brief.params["payload"].as_str().unwrap().starts_with("(50"), "{}", brief.params["payload"]);
+        assert_eq!(run_view(run).params.to_string(), params, "a single run shows everything");
+    }
 
     #[test]
     fn backoff_schedules() {
