@@ -317,6 +317,11 @@ pub fn limit(n: i64) -> String {
     format!("LIMIT {n}")
 }
 
+/// `$first, $first+1, ...`: `count` placeholders for an `IN (...)` list.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// True when the error is a unique-constraint violation (portable across backends).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
@@ -330,6 +335,12 @@ pub fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_from_first() {
+        assert_eq!(placeholders(2, 3), "$2, $3, $4");
+        assert_eq!(placeholders(1, 0), "");
+    }
 
     /// Why [`limit`] exists: runs of a statement that binds its LIMIT are
     /// prepared again each time; with the number in the text they are not.

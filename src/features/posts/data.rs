@@ -4,7 +4,7 @@ use crate::platform::clock::Millis;
 use crate::platform::db::{Db, Tx};
 use crate::{execute, execute_tx, on_read, on_tx, on_write};
 
-use super::schema::{PostRow, PostStatus, Visibility};
+use super::schema::{PostRow, PostStatus, RestoredPost, Visibility};
 
 const POST_COLUMNS: &str = "id, title, slug, summary, content, category, visibility, status, read_time_in_minutes, published_at, pinned_at, created_at, updated_at";
 fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
@@ -132,21 +132,8 @@ pub async fn touch(tx: &mut Tx, id: i64, now: Millis) -> sqlx::Result<bool> {
     Ok(execute_tx!(tx, sqlx::query("UPDATE posts SET updated_at = $2 WHERE id = $1").bind(id).bind(now))? == 1)
 }
 
-/// The fields a restored revision puts back.
-pub struct RestoredFields<'a> {
-    pub title: &'a str,
-    pub summary: Option<&'a str>,
-    pub slug: &'a str,
-    pub status: PostStatus,
-    pub published_at: Option<Millis>,
-    pub read_time_in_minutes: i32,
-    pub content: Option<&'a str>,
-    pub category: Option<&'a str>,
-    pub visibility: Visibility,
-}
-
 /// Puts a revision's fields back, in the caller's transaction.
-pub async fn restore(tx: &mut Tx, id: i64, f: &RestoredFields<'_>, now: Millis) -> sqlx::Result<bool> {
+pub async fn restore(tx: &mut Tx, id: i64, f: &RestoredPost<'_>, now: Millis) -> sqlx::Result<bool> {
     let done = execute_tx!(
         tx,
         sqlx::query(

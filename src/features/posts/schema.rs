@@ -64,6 +64,19 @@ pub struct PostRow {
     pub updated_at: Millis,
 }
 
+/// The editable fields a restored revision puts back.
+pub struct RestoredPost<'a> {
+    pub title: &'a str,
+    pub summary: Option<&'a str>,
+    pub slug: &'a str,
+    pub status: PostStatus,
+    pub published_at: Option<Millis>,
+    pub read_time_in_minutes: i32,
+    pub content: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub visibility: Visibility,
+}
+
 /// The editable post as admins see it.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

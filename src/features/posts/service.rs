@@ -8,14 +8,15 @@ use crate::features::tags;
 use crate::platform::clock::Millis;
 use crate::platform::content;
 use crate::platform::db::{Tx, is_unique_violation};
+use crate::platform::events::Emitted;
 use crate::platform::http::{AdminCtx, AppError};
 use crate::platform::state::DbCtx;
 use crate::platform::workflow::EngineError;
 
-use super::data::{self, AdminFilter, PostChanges, RestoredFields, UpdateOutcome};
+use super::data::{self, AdminFilter, PostChanges, UpdateOutcome};
 use super::events::PostEdited;
 use super::schema::{
-    AdminListInput, AdminSortBy, AdminSortDir, Post, PostRow, PostStatus, PostWithToc, UpdatePostInput, Visibility, slugify,
+    AdminListInput, AdminSortBy, AdminSortDir, Post, PostRow, PostStatus, PostWithToc, RestoredPost, UpdatePostInput, slugify,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -301,42 +302,17 @@ pub async fn delete_in(tx: &mut Tx, id: i64) -> Result<()> {
     if data::delete(tx, id).await? { Ok(()) } else { Err(PostError::NotFound) }
 }
 
-/// The fields a revision restores.
-pub struct Restored<'a> {
-    pub title: &'a str,
-    pub summary: Option<&'a str>,
-    pub slug: &'a str,
-    pub status: PostStatus,
-    pub published_at: Option<Millis>,
-    pub read_time_in_minutes: i32,
-    pub content: Option<&'a str>,
-    pub category: Option<&'a str>,
-    pub visibility: Visibility,
-    pub tag_ids: &'a [i64],
-}
-
 /// Puts a revision's state back in the caller's transaction (revisions
 /// writes its backup revision in the same one) and emits `PostEdited`;
 /// release the returned deliveries after the commit.
-pub async fn restore_in(app: &DbCtx, tx: &mut Tx, id: i64, r: &Restored<'_>) -> Result<crate::platform::events::Emitted> {
-    let fields = RestoredFields {
-        title: r.title,
-        summary: r.summary,
-        slug: r.slug,
-        status: r.status,
-        published_at: r.published_at,
-        read_time_in_minutes: r.read_time_in_minutes,
-        content: r.content,
-        category: r.category,
-        visibility: r.visibility,
-    };
-    match data::restore(tx, id, &fields, app.clock.now_ms()).await {
+pub async fn restore_in(app: &DbCtx, tx: &mut Tx, id: i64, fields: &RestoredPost<'_>, tag_ids: &[i64]) -> Result<Emitted> {
+    match data::restore(tx, id, fields, app.clock.now_ms()).await {
         Ok(true) => {}
         Ok(false) => return Err(PostError::NotFound),
         Err(error) if is_unique_violation(&error) => return Err(PostError::SlugTaken),
         Err(error) => return Err(error.into()),
     }
-    tags::service::replace_post_tags_in(tx, id, r.tag_ids).await?;
+    tags::service::replace_post_tags_in(tx, id, tag_ids).await?;
     Ok(app.events.emit_in(tx, &PostEdited { post_id: id }).await?)
 }
 

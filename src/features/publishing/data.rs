@@ -195,8 +195,8 @@ pub async fn public_by_ids(db: &Db, ids: &[i64], now: Millis) -> sqlx::Result<Ve
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
-    let text = format!("SELECT {PUBLIC_COLUMNS} FROM public_posts pp WHERE {LISTED} AND pp.post_id IN ({})", placeholders.join(", "));
+    let placeholders = crate::platform::db::placeholders(2, ids.len());
+    let text = format!("SELECT {PUBLIC_COLUMNS} FROM public_posts pp WHERE {LISTED} AND pp.post_id IN ({})", placeholders);
     on_read!(db, |pool| {
         let mut query = sqlx::query_as::<_, PublicPostRow>(sql(text.clone())).bind(now);
         for id in ids {
@@ -270,11 +270,8 @@ pub async fn public_documents(db: &Db, ids: &[i64]) -> sqlx::Result<Vec<(i64, St
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let text = format!(
-        "SELECT post_id, slug, title, summary, category, plain_text FROM public_posts WHERE post_id IN ({})",
-        placeholders.join(", ")
-    );
+    let placeholders = crate::platform::db::placeholders(1, ids.len());
+    let text = format!("SELECT post_id, slug, title, summary, category, plain_text FROM public_posts WHERE post_id IN ({})", placeholders);
     on_read!(db, |pool| {
         let mut query = sqlx::query_as(sql(text.clone()));
         for id in ids {
@@ -314,8 +311,8 @@ pub async fn public_slugs(db: &Db, ids: &[i64]) -> sqlx::Result<Vec<(i64, String
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let text = format!("SELECT post_id, slug FROM public_posts WHERE post_id IN ({})", placeholders.join(", "));
+    let placeholders = crate::platform::db::placeholders(1, ids.len());
+    let text = format!("SELECT post_id, slug FROM public_posts WHERE post_id IN ({})", placeholders);
     on_read!(db, |pool| {
         let mut query = sqlx::query_as(sql(text.clone()));
         for id in ids {
@@ -345,10 +342,10 @@ pub async fn public_tags_of(db: &Db, post_ids: &[i64]) -> sqlx::Result<Vec<(i64,
     if post_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders: Vec<String> = (1..=post_ids.len()).map(|i| format!("${i}")).collect();
+    let placeholders = crate::platform::db::placeholders(1, post_ids.len());
     let text = format!(
         "SELECT l.post_id, t.id, t.name FROM public_post_tags l JOIN tags t ON t.id = l.tag_id WHERE l.post_id IN ({}) ORDER BY t.name",
-        placeholders.join(", ")
+        placeholders
     );
     let rows: Vec<(i64, i64, String)> = on_read!(db, |pool| {
         let mut query = sqlx::query_as(sql(text.clone()));

@@ -7,7 +7,8 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::features::posts::schema::PostRow;
-use crate::features::posts::service::{self as posts, Restored};
+use crate::features::posts::schema::RestoredPost;
+use crate::features::posts::service as posts;
 use crate::platform::clock::{Millis, Timestamp};
 use crate::platform::db::is_foreign_key_violation;
 use crate::platform::http::{AdminCtx, AppError};
@@ -210,7 +211,7 @@ pub async fn restore(ctx: &AdminCtx, post_id: i64, revision_id: i64) -> Result<R
         return Ok(RestoreOutput { post: posts::post(app, post_id).await?, restored: false, revision_id });
     }
     let now = app.clock.now_ms();
-    let restored = Restored {
+    let restored = RestoredPost {
         title: &target.title,
         summary: target.summary.as_deref(),
         slug: &target.slug,
@@ -220,12 +221,11 @@ pub async fn restore(ctx: &AdminCtx, post_id: i64, revision_id: i64) -> Result<R
         content: target.content.as_deref(),
         category: target.category.as_deref(),
         visibility: target.visibility,
-        tag_ids: &target.tag_ids,
     };
     let mut tx = app.db.begin().await?;
     let backup = (current_json.as_str(), current_hash.as_str());
     data::insert_tx(&mut tx, post_id, RevisionReason::RestoreBackup, backup, Some(revision_id), now).await?;
-    let emitted = posts::restore_in(app, &mut tx, post_id, &restored).await?;
+    let emitted = posts::restore_in(app, &mut tx, post_id, &restored, &target.tag_ids).await?;
     tx.commit().await?;
     app.events.release(emitted).await;
     Ok(RestoreOutput { post: posts::post(app, post_id).await?, restored: true, revision_id })

@@ -90,10 +90,10 @@ async fn links(db: &Db, table: &'static str, post_ids: &[i64]) -> sqlx::Result<V
     if post_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders: Vec<String> = (1..=post_ids.len()).map(|i| format!("${i}")).collect();
+    let placeholders = crate::platform::db::placeholders(1, post_ids.len());
     let sql = format!(
         "SELECT l.post_id, t.id, t.name FROM {table} l JOIN tags t ON t.id = l.tag_id WHERE l.post_id IN ({}) ORDER BY t.name",
-        placeholders.join(", ")
+        placeholders
     );
     let rows: Vec<(i64, i64, String)> = on_read!(db, |pool| {
         let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
