@@ -1,9 +1,10 @@
 //! SQL for the delivery ledger: which subscriber handled which event, and
-//! how many times (more than once only when a process died mid-delivery).
+//! how many times (more than once only when a process died mid-delivery;
+//! read by operators and tests with plain SQL).
 
+use crate::execute;
 use crate::platform::clock::Millis;
 use crate::platform::db::Db;
-use crate::{execute, on_read};
 
 pub async fn record(db: &Db, event_id: &str, subscriber: &str, now: Millis) -> sqlx::Result<()> {
     execute!(
@@ -17,14 +18,6 @@ pub async fn record(db: &Db, event_id: &str, subscriber: &str, now: Millis) -> s
         .bind(now)
     )?;
     Ok(())
-}
-
-pub async fn deliveries(db: &Db, event_id: &str) -> sqlx::Result<Vec<(String, i32)>> {
-    on_read!(db, |pool| sqlx::query_as::<_, (String, i32)>(
-        "SELECT subscriber, executions FROM event_deliveries WHERE event_id = $1 ORDER BY subscriber"
-    )
-    .bind(event_id)
-    .fetch_all(pool))
 }
 
 pub async fn prune(db: &Db, before: Millis) -> sqlx::Result<u64> {

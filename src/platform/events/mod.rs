@@ -102,13 +102,6 @@ impl Subscribers {
         self.by_event.entry(S::Event::NAME).or_default().push(S::NAME);
         self
     }
-
-    /// `(event, subscriber)` pairs, sorted (for docs and tests).
-    pub fn pairs(&self) -> Vec<(&'static str, &'static str)> {
-        let mut pairs: Vec<_> = self.by_event.iter().flat_map(|(event, subs)| subs.iter().map(|s| (*event, *s))).collect();
-        pairs.sort_unstable();
-        pairs
-    }
 }
 
 /// What one emit wrote: the held delivery runs to release after the commit.
@@ -150,10 +143,6 @@ impl EventBus {
         EventBus(Arc::new(BusInner { subscribers, workflows, db }))
     }
 
-    pub fn subscribers(&self) -> &Subscribers {
-        &self.0.subscribers
-    }
-
     /// Writes `event`'s deliveries in the caller's transaction (held until
     /// [`EventBus::release`]). An event nobody subscribes to writes nothing.
     pub async fn emit_in<E: DomainEvent>(&self, tx: &mut Tx, event: &E) -> Result<Emitted, EngineError> {
@@ -192,11 +181,6 @@ impl EventBus {
         if let Err(error) = self.0.workflows.make_due(&emitted.runs).await {
             tracing::warn!(%error, runs = emitted.runs.len(), "could not release event deliveries; they run when their hold ends");
         }
-    }
-
-    /// How many times each subscriber handled an event (tests, operators).
-    pub async fn deliveries(&self, event_id: &str) -> sqlx::Result<Vec<(String, i32)>> {
-        data::deliveries(&self.0.db, event_id).await
     }
 
     /// Forgets delivery records older than `before` (epoch ms).
