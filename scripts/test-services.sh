@@ -3,7 +3,12 @@
 # loopback (starting them, or installing them from Debian's packages on a
 # machine that lacks them), then prints the two variables the tests read:
 #
-#   eval "$(scripts/test-services.sh)"   # sets FLINT_TEST_DATABASE_URL / FLINT_TEST_REDIS_URL
+#   eval "$(scripts/test-services.sh)"   # sets FLINT_TEST_DATABASE_URL / FLINT_TEST_REDIS_URL /
+#                                        # FLINT_TEST_S3_URL (+ its access and secret key)
+#
+# The S3 server is s3s-fs, which checks SigV4 signatures as AWS does (so a
+# signing mistake fails the tests); it is installed with cargo when missing
+# (about 3 minutes, once) and keeps its buckets under /tmp/flint-s3s.
 set -euo pipefail
 
 log() { echo "test-services: $*" >&2; }
@@ -53,5 +58,28 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { log "Redis did not come up"; exit 1; }
 
+# --- S3 (s3s-fs) ---------------------------------------------------------------
+s3_port=19000
+s3_root=/tmp/flint-s3s
+s3_key=flint-test-key
+s3_secret=flint-test-secret
+s3s=$(command -v s3s-fs || echo "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs")
+if [ ! -x "$s3s" ]; then
+  log "installing s3s-fs 0.14.1 with cargo"
+  cargo install s3s-fs@0.14.1 --features binary --locked >&2
+fi
+mkdir -p "$s3_root/flint-test"
+if ! curl -s -o /dev/null "http://127.0.0.1:$s3_port/" 2>/dev/null; then
+  log "starting s3s-fs"
+  nohup "$s3s" --host 127.0.0.1 --port "$s3_port" --access-key "$s3_key" --secret-key "$s3_secret" "$s3_root" >/tmp/flint-s3s.log 2>&1 &
+  for _ in $(seq 1 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$s3_port/" 2>/dev/null && break
+    sleep 0.1
+  done
+fi
+curl -s -o /dev/null "http://127.0.0.1:$s3_port/" || { log "s3s-fs did not come up"; exit 1; }
+
 echo "export FLINT_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
 echo "export FLINT_TEST_REDIS_URL=redis://127.0.0.1:6379"
+echo "export FLINT_TEST_S3_URL='s3://flint-test?endpoint=http://127.0.0.1:$s3_port&region=us-east-1&path_style=true'"
+echo "export FLINT_TEST_S3_ACCESS_KEY=$s3_key FLINT_TEST_S3_SECRET_KEY=$s3_secret"

@@ -19,5 +19,6 @@ pub mod rate_limit;
 pub mod redis;
 pub mod search_text;
 pub mod state;
+pub mod storage;
 pub mod telemetry;
 pub mod workflow;

@@ -17,5 +17,6 @@ mod rate_limit;
 mod revisions;
 mod search;
 mod site;
+mod storage;
 mod tokens;
 pub mod workflow;
