@@ -37,6 +37,7 @@ use crate::platform::http::{Router, Routes, openapi};
 use crate::platform::rate_limit::RateLimiter;
 use crate::platform::redis::Redis;
 use crate::platform::state::{AppServices, AppState};
+use crate::platform::storage::Storage;
 use crate::platform::telemetry;
 use crate::platform::workflow::{EngineSettings, Registry, WorkflowEngine};
 
@@ -111,6 +112,8 @@ async fn connect(
         Some(redis) => RateLimiter::redis(redis, config.rate_limit_failure),
         None => RateLimiter::memory(clock.clone(), config.rate_limit_max_buckets, config.rate_limit_failure),
     };
+    let storage = Storage::open(&config.storage, config.s3_credentials.as_ref())?;
+    storage.check().await?;
     let ai = match &config.ai {
         Some(ai) => Some(AiClient::new(&ai.base_url, ai.api_key.clone(), &ai.model, Duration::from_secs(30))?),
         None => None,
@@ -128,6 +131,7 @@ async fn connect(
         db,
         cache,
         limiter,
+        storage,
         ai,
         clock,
         passwords: PasswordHasher::new(hashing_threads),

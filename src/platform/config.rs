@@ -14,6 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::platform::duration::parse_duration;
 use crate::platform::rate_limit::FailureMode;
+use crate::platform::storage::{S3Credentials, StorageUrl};
 
 /// One documented configuration variable.
 pub struct Variable {
@@ -44,6 +45,14 @@ pub const VARIABLES: &[Variable] = &[
         help: "redis://HOST:PORT for the shared cache and rate limiter when running several processes. Empty: in-process.",
         secret: false,
     },
+    Variable {
+        name: "STORAGE_URL",
+        default: "file://./data/media",
+        help: "Where uploaded media lives: file://PATH (a folder, created), or s3://BUCKET[/PREFIX]?endpoint=URL&region=R&path_style=true for any S3-compatible store. Checked at start-up.",
+        secret: false,
+    },
+    Variable { name: "AWS_ACCESS_KEY_ID", default: "", help: "Access key of the s3:// STORAGE_URL.", secret: false },
+    Variable { name: "AWS_SECRET_ACCESS_KEY", default: "", help: "Secret key of the s3:// STORAGE_URL.", secret: true },
     Variable { name: "ADMIN_EMAIL", default: "", help: "The account that signs up with this email becomes admin.", secret: false },
     Variable {
         name: "FLINT_SECRET_KEY",
@@ -266,6 +275,8 @@ pub struct Config {
     pub database_url: String,
     pub database: DatabaseKind,
     pub redis_url: Option<String>,
+    pub storage: StorageUrl,
+    pub s3_credentials: Option<S3Credentials>,
     pub redis_prefix: String,
     pub redis_timeout: Duration,
     pub cache_memory_limit: u64,
@@ -367,6 +378,20 @@ impl Config {
         });
         let rate_limit_max_buckets =
             reader.parse("FLINT_RATE_LIMIT_MAX_BUCKETS", "100000", |v| parse_in_range(v, 1_000, 10_000_000).map(|n| n as usize));
+        let storage = reader.parse("STORAGE_URL", "file://./data/media", StorageUrl::parse);
+        let s3_access_key = reader.optional("AWS_ACCESS_KEY_ID", |v| Ok(v.to_owned()));
+        let s3_secret_key = reader.optional("AWS_SECRET_ACCESS_KEY", |v| Ok(SecretString::from(v.to_owned())));
+        let s3_credentials = match (s3_access_key, s3_secret_key) {
+            (Some(access_key_id), Some(secret_access_key)) => Some(S3Credentials { access_key_id, secret_access_key }),
+            (None, None) => None,
+            _ => {
+                reader.errors.push((
+                    "AWS_ACCESS_KEY_ID".into(),
+                    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both or neither".into(),
+                ));
+                None
+            }
+        };
         let admin_email = reader.optional("ADMIN_EMAIL", |v| {
             let email = v.trim().to_lowercase();
             if is_plausible_email(&email) { Ok(email) } else { Err(format!("'{v}' is not an email address")) }
@@ -491,6 +516,8 @@ impl Config {
             database_url,
             database: value(database),
             redis_url,
+            storage: value(storage),
+            s3_credentials,
             redis_prefix: value(redis_prefix),
             redis_timeout: value(redis_timeout),
             cache_memory_limit: value(cache_memory_limit),
@@ -552,6 +579,18 @@ impl Config {
                 "REDIS_URL",
                 self.redis_url.as_deref().map(mask_url_password).unwrap_or_else(|| "(none: in-process cache and limiter)".into()),
             ),
+            (
+                "STORAGE_URL",
+                match &self.storage {
+                    StorageUrl::File(path) => format!("file://{}", path.display()),
+                    StorageUrl::S3 { bucket, prefix, endpoint, region, path_style } => format!(
+                        "s3://{bucket}/{prefix} (endpoint {}, region {region}, path style {path_style})",
+                        endpoint.as_deref().unwrap_or("AWS")
+                    ),
+                },
+            ),
+            ("AWS_ACCESS_KEY_ID", self.s3_credentials.as_ref().map_or_else(|| "(none)".into(), |c| c.access_key_id.clone())),
+            ("AWS_SECRET_ACCESS_KEY", if self.s3_credentials.is_some() { "********".into() } else { "(none)".into() }),
             ("ADMIN_EMAIL", self.admin_email.clone().unwrap_or_else(|| "(none)".into())),
             (
                 "FLINT_SECRET_KEY",

@@ -14,6 +14,7 @@ use crate::platform::config::Config;
 use crate::platform::db::Db;
 use crate::platform::events::EventBus;
 use crate::platform::rate_limit::RateLimiter;
+use crate::platform::storage::Storage;
 use crate::platform::workflow::WorkflowEngine;
 
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub struct AppServices {
     /// Only service layers use the cache.
     pub cache: CacheService,
     pub limiter: RateLimiter,
+    /// Media objects: a folder or an S3-compatible bucket (`STORAGE_URL`).
+    pub storage: Storage,
     /// Summaries from an OpenAI-compatible endpoint, when configured.
     pub ai: Option<AiClient>,
     /// Durable workflows: create and manage runs (workers execute them).

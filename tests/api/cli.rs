@@ -216,3 +216,24 @@ fn a_host_name_may_be_the_listen_address() {
     let out = flint(&["check-config"], &[("FLINT_LISTEN", "localhost")], None);
     assert_eq!(out.status.code(), Some(2), "a port is required");
 }
+
+#[test]
+fn an_unreachable_bucket_stops_start_up_with_its_name() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let storage = format!("s3://media/blog?endpoint=http://127.0.0.1:{closed}&path_style=true");
+    let vars = [
+        ("STORAGE_URL", storage.as_str()),
+        ("AWS_ACCESS_KEY_ID", "key"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("FLINT_LISTEN", "127.0.0.1:0"),
+    ];
+    let out = flint(&["serve"], &vars, None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("bucket s3://media/blog at http://127.0.0.1"), "{stderr}");
+    assert!(!stderr.contains("secret"), "the secret key is never printed: {stderr}");
+
+    let out = flint(&["check-config"], &[("STORAGE_URL", "s3://media"), ("AWS_ACCESS_KEY_ID", "key")], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together"), "{}", text(&out.stderr));
+}

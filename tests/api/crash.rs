@@ -21,6 +21,7 @@ fn flint(database_url: &str, args: &[&str]) -> Command {
         .env_clear()
         .env("DATABASE_URL", database_url)
         .env("FLINT_LOG", "warn")
+        .env("STORAGE_URL", crate::helpers::test_media_url())
         .env("FLINT_WORKFLOW_WORKERS", "4")
         .env("FLINT_WORKFLOW_LEASE", "2s")
         .stdin(Stdio::null())

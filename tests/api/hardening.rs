@@ -105,6 +105,7 @@ fn workflow_status(database_url: &str) -> String {
         .env_clear()
         .env("DATABASE_URL", database_url)
         .env("FLINT_LOG", "error")
+        .env("STORAGE_URL", crate::helpers::test_media_url())
         .output()
         .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -121,6 +122,7 @@ async fn sqlite_workers_back_off_while_the_disk_is_full() {
         .args(["workflow", "selftest", "--runs", "1", "--steps", "2", "--pause-ms", "1000"])
         .env_clear()
         .env("DATABASE_URL", &url)
+        .env("STORAGE_URL", crate::helpers::test_media_url())
         .output()
         .unwrap();
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));

@@ -40,6 +40,12 @@ pub fn unique_prefix() -> String {
     format!("flint-test-{}:", uuid::Uuid::now_v7().simple())
 }
 
+/// A media folder for processes and services that tests start without a
+/// `TestApp` (never the repository's own `./data/media`).
+pub fn test_media_url() -> String {
+    format!("file://{}", std::env::temp_dir().join("flint-test-media").display())
+}
+
 /// An address where nothing listens (a Redis that is down).
 pub const DEAD_REDIS: &str = "redis://127.0.0.1:1";
 
@@ -139,8 +145,9 @@ pub struct TestApp {
     pub state: flint::platform::state::AppState,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    // Dropped last: the database outlives the server.
+    // Dropped last: the database and media outlive the server.
     pub database: TestDatabase,
+    _media: tempfile::TempDir,
 }
 
 impl TestApp {
@@ -155,12 +162,14 @@ impl TestApp {
     }
 
     pub async fn spawn_on(database: TestDatabase, vars: &[(&str, &str)]) -> TestApp {
+        let media = tempfile::tempdir().expect("a media folder");
         let mut env: HashMap<String, String> = HashMap::from([
             ("FLINT_LISTEN".into(), "127.0.0.1:0".into()),
             ("DATABASE_URL".into(), database.url.clone()),
             ("ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
             ("FLINT_SHUTDOWN_TIMEOUT".into(), "5s".into()),
             ("FLINT_DB_MAX_CONNECTIONS".into(), "4".into()),
+            ("STORAGE_URL".into(), format!("file://{}", media.path().display())),
         ]);
         for (k, v) in vars {
             env.insert((*k).into(), (*v).into());
@@ -184,7 +193,17 @@ impl TestApp {
         }));
         flint::platform::ai::install_crypto_provider();
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        TestApp { addr, base: format!("http://{addr}"), http, clock, state, shutdown: Some(tx), server: Some(server), database }
+        TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            http,
+            clock,
+            state,
+            shutdown: Some(tx),
+            server: Some(server),
+            database,
+            _media: media,
+        }
     }
 
     /// Runs every due workflow run (and what those make due, such as event
@@ -387,6 +406,7 @@ impl Server {
             .env("FLINT_LOG", "warn")
             .env("FLINT_LOG_FORMAT", "json")
             .env("FLINT_WORKFLOW_WORKERS", workers)
+            .env("STORAGE_URL", test_media_url())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(log)

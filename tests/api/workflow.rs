@@ -335,6 +335,7 @@ async fn sleep_until_wakes_on_time_and_survives_a_new_engine(backend: Backend) {
     let config = flint::platform::config::Config::from_lookup(|name| match name {
         "DATABASE_URL" => Some(app.database.url.clone()),
         "FLINT_WORKFLOW_WORKERS" => Some("0".into()),
+        "STORAGE_URL" => Some(crate::helpers::test_media_url()),
         _ => None,
     })
     .unwrap();
@@ -542,6 +543,7 @@ async fn two_engines_share_one_postgres_without_running_a_step_twice() {
                 "DATABASE_URL" => Some(url.clone()),
                 "FLINT_WORKFLOW_WORKERS" => Some(workers.to_owned()),
                 "FLINT_DB_MAX_CONNECTIONS" => Some("6".to_owned()),
+                "STORAGE_URL" => Some(crate::helpers::test_media_url()),
                 _ => None,
             })
             .unwrap();
