@@ -14,7 +14,6 @@ use crate::features::posts::service::{self as posts, NewPost};
 use crate::features::tags;
 use crate::platform::state::DbCtx;
 
-use super::schema::{POSTS_DETAIL, POSTS_LIST};
 use super::service::{self, PublishError};
 
 const TAGS: [&str; 20] = [
@@ -211,9 +210,7 @@ pub async fn seed(app: &DbCtx, count: usize) -> Result<usize, PublishError> {
             tracing::info!(done = made, count, "seeding posts");
         }
     }
-    for namespace in [POSTS_LIST, POSTS_DETAIL] {
-        app.cache.bump_version(namespace).await.map_err(|e| PublishError::Internal(anyhow::Error::new(e)))?;
-    }
+    service::invalidate_all_public(app).await;
     while app.workflows.run_due().await.map_err(|e| PublishError::Internal(anyhow::Error::new(e)))? > 0 {}
     Ok(made)
 }

@@ -472,8 +472,7 @@ pub async fn refresh_scheduled(app: &DbCtx, post_id: i64) -> Result<()> {
 pub async fn tag_changed(app: &DbCtx, tag_id: i64, carried_by: &[i64]) -> Result<()> {
     let mut affected: HashMap<i64, String> = data::public_posts_with_tag(&app.db, tag_id).await?.into_iter().collect();
     affected.extend(data::public_slugs(&app.db, carried_by).await?);
-    let invalidation = Invalidation::default().delete(&public_tags_key()).bump(POSTS_LIST).bump(POSTS_DETAIL);
-    invalidation::apply(app, invalidation).await;
+    invalidate_all_public(app).await;
     let mut post_ids: Vec<i64> = carried_by.to_vec();
     post_ids.extend(affected.keys());
     post_ids.sort_unstable();
@@ -482,6 +481,13 @@ pub async fn tag_changed(app: &DbCtx, tag_id: i64, carried_by: &[i64]) -> Result
     slugs.sort_unstable();
     app.events.emit(&PublicPostsChanged { post_ids, slugs }).await?;
     Ok(())
+}
+
+/// Drops every cached public read at once (after seeding or importing many
+/// posts), retried durably when the cache refuses.
+pub async fn invalidate_all_public(app: &DbCtx) {
+    let invalidation = Invalidation::default().delete(&public_tags_key()).bump(POSTS_LIST).bump(POSTS_DETAIL);
+    invalidation::apply(app, invalidation).await;
 }
 
 /// Drops the cached details of `slugs`, every cached list and the tag cloud
