@@ -34,6 +34,7 @@ use crate::platform::events::{EventBus, Subscribers};
 use crate::platform::http::compression::CompressWhenAsked;
 use crate::platform::http::front::FrontLayer;
 use crate::platform::http::{Router, Routes, openapi};
+use crate::platform::images::ImageWorkers;
 use crate::platform::rate_limit::RateLimiter;
 use crate::platform::redis::Redis;
 use crate::platform::state::{AppServices, AppState};
@@ -127,6 +128,7 @@ async fn connect(
     let state = AppState::new(AppServices {
         events: EventBus::new(subscribers, engine.clone(), db.clone()),
         workflows: engine.clone(),
+        images: ImageWorkers::new(config.media.resize_workers, config.media.memory_cache),
         config,
         db,
         cache,
@@ -262,7 +264,7 @@ pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output
         trigger.cancel();
     });
 
-    let front = FrontLayer { body_limit: state.config.body_limit, timeout: state.config.request_timeout, peer: None };
+    let front = FrontLayer { timeout: state.config.request_timeout, peer: None };
     let connections = GracefulShutdown::new();
     // Each open connection holds a permit: at the cap, accepting waits (the
     // kernel's backlog holds newcomers) instead of running out of file

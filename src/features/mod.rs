@@ -12,6 +12,7 @@
 
 pub mod accounts;
 pub mod cdn;
+pub mod media;
 pub mod posts;
 pub mod publishing;
 pub mod revisions;
@@ -37,6 +38,7 @@ pub const GRAPH: &[(&str, &[&str])] = &[
     ("search", &["publishing"]),
     ("site", &["publishing"]),
     ("cdn", &["publishing"]),
+    ("media", &["posts", "publishing"]),
 ];
 
 /// Every feature's endpoints.
@@ -51,6 +53,7 @@ pub fn routes() -> Routes {
         .merge(revisions::api::routes())
         .merge(site::api::routes())
         .merge(search::api::routes())
+        .merge(media::api::routes())
 }
 
 /// Every feature's durable workflows (and the platform's).
@@ -62,6 +65,7 @@ pub fn workflows() -> Registry {
         .register(publishing::workflows::PostProcess)
         .register(publishing::workflows::ScheduledPublish)
         .register(revisions::workflows::AutoSnapshot)
+        .register(media::workflows::RemoveObjects)
 }
 
 /// Every feature's event subscribers; each event reaches each of its
@@ -75,4 +79,8 @@ pub fn subscribers() -> Subscribers {
         .subscribe(search::workflows::IndexPublicPosts)
         .subscribe(site::workflows::RefreshSiteDocuments)
         .subscribe(cdn::workflows::PurgeChangedPosts)
+        .subscribe(media::workflows::LinkAfterEdit)
+        .subscribe(media::workflows::LinkAfterPublish)
+        .subscribe(media::workflows::LinkAfterUnpublish)
+        .subscribe(media::workflows::UnlinkAfterDelete)
 }

@@ -53,6 +53,30 @@ pub const VARIABLES: &[Variable] = &[
     },
     Variable { name: "AWS_ACCESS_KEY_ID", default: "", help: "Access key of the s3:// STORAGE_URL.", secret: false },
     Variable { name: "AWS_SECRET_ACCESS_KEY", default: "", help: "Secret key of the s3:// STORAGE_URL.", secret: true },
+    Variable {
+        name: "FLINT_MEDIA_MAX_BYTES",
+        default: "10MiB",
+        help: "Largest image upload (bytes, or a number with KiB/MiB); a larger one is refused with 413 before it is read.",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_MEDIA_MAX_PIXELS",
+        default: "50000000",
+        help: "Most pixels (width × height) an uploaded image may have; more is refused with 422 before it is decoded (1000000-500000000).",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_MEDIA_RESIZE_WORKERS",
+        default: "<cores>",
+        help: "Image resizes run at once (1-64); more requests for new variants wait their turn.",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_MEDIA_MEMORY_CACHE",
+        default: "32MiB",
+        help: "Memory for the image variants served lately (0 turns it off; they are always stored beside the original).",
+        secret: false,
+    },
     Variable { name: "ADMIN_EMAIL", default: "", help: "The account that signs up with this email becomes admin.", secret: false },
     Variable {
         name: "FLINT_SECRET_KEY",
@@ -276,6 +300,7 @@ pub struct Config {
     pub database: DatabaseKind,
     pub redis_url: Option<String>,
     pub storage: StorageUrl,
+    pub media: MediaConfig,
     pub s3_credentials: Option<S3Credentials>,
     pub redis_prefix: String,
     pub redis_timeout: Duration,
@@ -307,6 +332,16 @@ pub struct Config {
     pub db_acquire_timeout: Duration,
     pub sqlite_readers: u32,
     pub sqlite_busy_timeout: Duration,
+}
+
+/// Uploads and image variants (`FLINT_MEDIA_*`).
+#[derive(Clone, Debug)]
+pub struct MediaConfig {
+    pub max_bytes: u64,
+    pub max_pixels: u64,
+    pub resize_workers: usize,
+    /// Bytes of recently served variants kept in memory.
+    pub memory_cache: u64,
 }
 
 /// Every invalid variable, each with the reason.
@@ -379,6 +414,17 @@ impl Config {
         let rate_limit_max_buckets =
             reader.parse("FLINT_RATE_LIMIT_MAX_BUCKETS", "100000", |v| parse_in_range(v, 1_000, 10_000_000).map(|n| n as usize));
         let storage = reader.parse("STORAGE_URL", "file://./data/media", StorageUrl::parse);
+        let media_max_bytes = reader.parse("FLINT_MEDIA_MAX_BYTES", "10MiB", |v| match parse_size(v)? {
+            n if (1024..=1 << 30).contains(&n) => Ok(n as u64),
+            _ => Err(format!("'{v}' must be from 1KiB to 1GiB")),
+        });
+        let media_max_pixels = reader.parse("FLINT_MEDIA_MAX_PIXELS", "50000000", |v| match v.parse::<u64>() {
+            Ok(n) if (1_000_000..=500_000_000).contains(&n) => Ok(n),
+            _ => Err(format!("'{v}' must be a whole number from 1000000 to 500000000")),
+        });
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(64).to_string();
+        let media_resize_workers = reader.parse("FLINT_MEDIA_RESIZE_WORKERS", &cores, |v| parse_in_range(v, 1, 64).map(|n| n as usize));
+        let media_memory_cache = reader.parse("FLINT_MEDIA_MEMORY_CACHE", "32MiB", |v| parse_size(v).map(|n| n as u64));
         let s3_access_key = reader.optional("AWS_ACCESS_KEY_ID", |v| Ok(v.to_owned()));
         let s3_secret_key = reader.optional("AWS_SECRET_ACCESS_KEY", |v| Ok(SecretString::from(v.to_owned())));
         let s3_credentials = match (s3_access_key, s3_secret_key) {
@@ -517,6 +563,12 @@ impl Config {
             database: value(database),
             redis_url,
             storage: value(storage),
+            media: MediaConfig {
+                max_bytes: value(media_max_bytes),
+                max_pixels: value(media_max_pixels),
+                resize_workers: value(media_resize_workers),
+                memory_cache: value(media_memory_cache),
+            },
             s3_credentials,
             redis_prefix: value(redis_prefix),
             redis_timeout: value(redis_timeout),
@@ -591,6 +643,10 @@ impl Config {
             ),
             ("AWS_ACCESS_KEY_ID", self.s3_credentials.as_ref().map_or_else(|| "(none)".into(), |c| c.access_key_id.clone())),
             ("AWS_SECRET_ACCESS_KEY", if self.s3_credentials.is_some() { "********".into() } else { "(none)".into() }),
+            ("FLINT_MEDIA_MAX_BYTES", format!("{} bytes", self.media.max_bytes)),
+            ("FLINT_MEDIA_MAX_PIXELS", self.media.max_pixels.to_string()),
+            ("FLINT_MEDIA_RESIZE_WORKERS", self.media.resize_workers.to_string()),
+            ("FLINT_MEDIA_MEMORY_CACHE", format!("{} bytes", self.media.memory_cache)),
             ("ADMIN_EMAIL", self.admin_email.clone().unwrap_or_else(|| "(none)".into())),
             (
                 "FLINT_SECRET_KEY",

@@ -322,6 +322,21 @@ pub fn placeholders(first: usize, count: usize) -> String {
     (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
+/// `Ann_` -> `%ann\_%`: a lowercase substring pattern for
+/// `lower(column) LIKE $n ESCAPE '\'`, with the wildcards `%` and `_` (and
+/// the escape itself) taken literally.
+pub fn like_substring(query: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in query.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// True when the error is a unique-constraint violation (portable across backends).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
@@ -335,6 +350,12 @@ pub fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_substring("Ann"), "%ann%");
+        assert_eq!(like_substring("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
 
     #[test]
     fn placeholders_are_numbered_from_first() {

@@ -13,6 +13,9 @@ pub mod events;
 #[allow(unsafe_code)]
 pub mod fts5_bm25;
 pub mod http;
+// libwebp's encoder (images/webp.rs) is the one other place allowed `unsafe`.
+#[allow(unsafe_code)]
+pub mod images;
 pub mod invalidation;
 pub mod json_string;
 pub mod rate_limit;

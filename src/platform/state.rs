@@ -13,6 +13,7 @@ use crate::platform::clock::Clock;
 use crate::platform::config::Config;
 use crate::platform::db::Db;
 use crate::platform::events::EventBus;
+use crate::platform::images::ImageWorkers;
 use crate::platform::rate_limit::RateLimiter;
 use crate::platform::storage::Storage;
 use crate::platform::workflow::WorkflowEngine;
@@ -28,6 +29,8 @@ pub struct AppServices {
     pub limiter: RateLimiter,
     /// Media objects: a folder or an S3-compatible bucket (`STORAGE_URL`).
     pub storage: Storage,
+    /// Image resizes (bounded, one per variant at a time) and recent variants.
+    pub images: ImageWorkers,
     /// Summaries from an OpenAI-compatible endpoint, when configured.
     pub ai: Option<AiClient>,
     /// Durable workflows: create and manage runs (workers execute them).

@@ -94,11 +94,15 @@ pub enum StorageError {
     },
     #[error("reading the upload failed: {0}")]
     Body(std::io::Error),
+    #[error("the object {key} is {size} bytes, more than the {max} expected")]
+    TooLarge { key: String, size: u64, max: u64 },
 }
 
 /// An object being read: its size and its bytes, chunk by chunk.
 pub struct Object {
     pub size: u64,
+    /// The store's version tag of the object (changes when it is rewritten).
+    pub version: Option<String>,
     pub body: BoxStream<'static, Result<Bytes, StorageError>>,
 }
 
@@ -123,7 +127,8 @@ impl Storage {
                 let what = format!("folder {}", folder.display());
                 let open_error = |reason: String| StorageError::Open { what: what.clone(), reason };
                 std::fs::create_dir_all(folder).map_err(|e| open_error(e.to_string()))?;
-                let store = LocalFileSystem::new_with_prefix(folder).map_err(|e| open_error(e.to_string()))?;
+                // Variants live in a folder per image: it goes with its last file.
+                let store = LocalFileSystem::new_with_prefix(folder).map_err(|e| open_error(e.to_string()))?.with_automatic_cleanup(true);
                 Ok(Storage { store: Arc::new(store), what })
             }
             StorageUrl::S3 { bucket, prefix, endpoint, region, path_style } => {
@@ -215,17 +220,60 @@ impl Storage {
         match self.store.get(&path).await {
             Ok(result) => {
                 let size = result.meta.size;
+                let version = result.meta.e_tag.clone();
                 let what = self.what.clone();
                 let key = key.to_owned();
                 let body = result
                     .into_stream()
                     .map_err(move |source| StorageError::Store { what: format!("{what} (reading {key})"), source })
                     .boxed();
-                Ok(Some(Object { size, body }))
+                Ok(Some(Object { size, version, body }))
             }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(error) => Err(self.failed("reading", key, error)),
         }
+    }
+
+    /// The whole object at `key` (`None` when there is none), refusing one
+    /// larger than `max` bytes.
+    pub async fn read(&self, key: &str, max: u64) -> Result<Option<Bytes>, StorageError> {
+        let Some(object) = self.get(key).await? else { return Ok(None) };
+        if object.size > max {
+            return Err(StorageError::TooLarge { key: key.to_owned(), size: object.size, max });
+        }
+        let mut bytes = Vec::with_capacity(object.size as usize);
+        let mut body = object.body;
+        while let Some(chunk) = body.next().await {
+            bytes.extend_from_slice(&chunk?);
+        }
+        Ok(Some(Bytes::from(bytes)))
+    }
+
+    /// The keys under `prefix` (a folder of keys; every key without one), sorted.
+    pub async fn keys(&self, prefix: Option<&str>) -> Result<Vec<String>, StorageError> {
+        let path = prefix.map(|p| Self::path(p.trim_end_matches('/'))).transpose()?;
+        let mut listing = self.store.list(path.as_ref());
+        let mut keys = Vec::new();
+        while let Some(meta) = listing.next().await {
+            keys.push(meta.map_err(|e| self.failed("listing", prefix.unwrap_or("/"), e))?.location.to_string());
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    /// Removes every object under `prefix` (a folder of keys); returns how many.
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<u64, StorageError> {
+        let path = Self::path(prefix.trim_end_matches('/'))?;
+        let mut listing = self.store.list(Some(&path));
+        let mut deleted = 0;
+        while let Some(meta) = listing.next().await {
+            let meta = meta.map_err(|e| self.failed("listing", prefix, e))?;
+            match self.store.delete(&meta.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => deleted += 1,
+                Err(error) => return Err(self.failed("deleting", meta.location.as_ref(), error)),
+            }
+        }
+        Ok(deleted)
     }
 
     /// Removes the object at `key`; removing one that is not there is fine.

@@ -11,6 +11,7 @@ mod errors;
 mod events;
 mod graph;
 mod hardening;
+mod media;
 mod platform;
 mod posts;
 mod rate_limit;

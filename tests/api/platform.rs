@@ -46,7 +46,7 @@ async fn openapi_lists_every_endpoint(backend: Backend) {
     assert_eq!(doc.body["openapi"], "3.1.0");
     for endpoint in flint::features::routes().endpoints() {
         let method = endpoint.method.as_str().to_ascii_lowercase();
-        let op = &doc.body["paths"][&endpoint.path][&method];
+        let op = &doc.body["paths"][&endpoint.openapi_path()][&method];
         assert_eq!(op["operationId"], endpoint.name, "{} {} missing from OpenAPI", endpoint.method, endpoint.path);
     }
     let list_users = &doc.body["paths"]["/_fn/listUsers"]["get"];
@@ -58,6 +58,12 @@ async fn openapi_lists_every_endpoint(backend: Backend) {
     let schema = &doc.body["components"]["schemas"][schema_name];
     assert_eq!(schema["properties"]["password"]["minLength"], 8, "{schema}");
     assert!(doc.body["components"]["schemas"]["ErrorEnvelope"].is_object());
+    // Uploads are forms; an image's key may hold `/`.
+    let upload = &doc.body["paths"]["/_fn/uploadImage"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"];
+    let form = &doc.body["components"]["schemas"][upload.as_str().unwrap().rsplit('/').next().unwrap()];
+    assert_eq!(form["properties"]["image"]["format"], "binary", "{form}");
+    let image = &doc.body["paths"]["/images/{key}"]["get"]["parameters"];
+    assert!(image.as_array().unwrap().iter().any(|p| p["name"] == "key" && p["in"] == "path"), "{image}");
 }
 
 async fn public_reads_have_etags_and_304s(backend: Backend) {

@@ -311,7 +311,7 @@ pub async fn revoke_api_token(ctx: &AuthCtx, id: &str) -> Result<()> {
 }
 
 pub async fn list_users(ctx: &AdminCtx, input: &ListUsersInput) -> Result<UserPage> {
-    let pattern = input.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(like_pattern);
+    let pattern = input.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(crate::platform::db::like_substring);
     let filter = UserFilter { pattern: pattern.as_deref(), role: input.role };
     let limit = i64::from(input.limit.unwrap_or(20));
     let offset = i64::from(input.offset.unwrap_or(0));
@@ -338,29 +338,5 @@ async fn change_role(ctx: &DbCtx, user_id: &str, role: Role) -> Result<User> {
     match data::find_by_id(&ctx.db, user_id).await? {
         Some(_) => Err(AccountError::LastAdmin),
         None => Err(AccountError::UserNotFound),
-    }
-}
-
-/// `ann_` -> `%ann\_%`: a lowercase substring pattern with LIKE wildcards escaped.
-fn like_pattern(query: &str) -> String {
-    let mut pattern = String::from("%");
-    for c in query.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(like_pattern("Ann"), "%ann%");
-        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
     }
 }

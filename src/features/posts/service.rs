@@ -215,9 +215,7 @@ pub async fn admin_count(ctx: &AdminCtx, input: &AdminListInput) -> Result<i64> 
 
 fn admin_pattern(search: Option<&str>) -> Option<String> {
     let term = search.map(str::trim).filter(|s| !s.is_empty())?;
-    let escaped: String =
-        term.to_lowercase().chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
-    Some(format!("%{escaped}%"))
+    Some(crate::platform::db::like_substring(term))
 }
 
 fn admin_filter<'a>(ctx: &AdminCtx, status: Option<PostStatus>, public_only: Option<bool>, pattern: Option<&'a str>) -> AdminFilter<'a> {

@@ -288,6 +288,13 @@ pub async fn public_state(db: &Db, post_id: i64) -> sqlx::Result<Option<(String,
 }
 
 /// The post that currently holds `slug` in the public read model.
+/// The HTML readers are sent for a post (whether or not it is visible yet).
+pub async fn public_html(db: &Db, post_id: i64) -> sqlx::Result<Option<String>> {
+    on_read!(db, |pool| sqlx::query_scalar::<_, String>("SELECT content_html FROM public_posts WHERE post_id = $1")
+        .bind(post_id)
+        .fetch_optional(pool))
+}
+
 pub async fn public_owner_of_slug(db: &Db, slug: &str) -> sqlx::Result<Option<i64>> {
     on_read!(db, |pool| sqlx::query_scalar::<_, i64>("SELECT post_id FROM public_posts WHERE slug = $1").bind(slug).fetch_optional(pool))
 }

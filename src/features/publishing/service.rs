@@ -261,6 +261,11 @@ pub async fn search_documents(app: &DbCtx, ids: &[i64]) -> Result<HashMap<i64, S
         .collect())
 }
 
+/// The HTML of a post's public snapshot (published or scheduled), if it has one.
+pub async fn public_html(app: &DbCtx, post_id: i64) -> Result<Option<String>> {
+    Ok(data::public_html(&app.db, post_id).await?)
+}
+
 /// Ids of every public post.
 pub async fn public_post_ids(app: &DbCtx) -> Result<Vec<i64>> {
     Ok(data::public_post_ids(&app.db).await?)

@@ -31,7 +31,7 @@ use super::client_ip::{client_ip, rate_limit_identity};
 use super::context::{CookieRefresh, has_bearer, resolve_session};
 use super::error::AppError;
 use super::front;
-use super::router::{BoxedHandler, Router};
+use super::router::{BodyLimit, BoxedHandler, Router};
 
 /// Who may call an endpoint (the original's middleware levels), from the
 /// most open to the strictest.
@@ -138,7 +138,11 @@ pub struct Endpoint {
     /// Whether `tokens(..)` was called (every non-public endpoint must say).
     tokens_declared: bool,
     pub input: Option<SchemaFn>,
+    /// The body's media type (`application/json`, or `multipart/form-data`).
+    pub input_type: &'static str,
     pub output: Option<SchemaFn>,
+    /// The largest body this endpoint reads (default `FLINT_BODY_LIMIT`).
+    body_limit: Option<BodyLimit>,
 }
 
 impl Endpoint {
@@ -171,7 +175,9 @@ impl Endpoint {
             declared_access: None,
             tokens_declared: false,
             input: None,
+            input_type: "application/json",
             output: None,
+            body_limit: None,
         }
     }
 
@@ -220,14 +226,35 @@ impl Endpoint {
         self
     }
 
+    /// This endpoint's own body limit, from the configuration (uploads),
+    /// instead of `FLINT_BODY_LIMIT`.
+    pub fn body_limit(mut self, limit: BodyLimit) -> Self {
+        self.body_limit = Some(limit);
+        self
+    }
+
     pub fn input<T: JsonSchema>(mut self) -> Self {
         self.input = Some(|g| g.subschema_for::<T>());
+        self
+    }
+
+    /// A `multipart/form-data` body whose parts `T` describes (files as
+    /// strings of format `binary`).
+    pub fn multipart_input<T: JsonSchema>(mut self) -> Self {
+        self.input = Some(|g| g.subschema_for::<T>());
+        self.input_type = "multipart/form-data";
         self
     }
 
     pub fn output<T: JsonSchema>(mut self) -> Self {
         self.output = Some(|g| g.subschema_for::<T>());
         self
+    }
+
+    /// The path as OpenAPI writes it: a trailing `{*name}` (which may hold
+    /// `/`) is `{name}`.
+    pub fn openapi_path(&self) -> String {
+        self.path.replace("{*", "{")
     }
 
     /// The cache policy actually applied to a successful response.
@@ -305,7 +332,13 @@ impl Routes {
 
     /// The routing table of these endpoints.
     pub fn into_router(self, state: AppState) -> Router {
-        Router::new(state, self.routes.into_iter().map(|route| (route.endpoint.path, route.endpoint.method, route.call)).collect())
+        Router::new(
+            state,
+            self.routes
+                .into_iter()
+                .map(|route| (route.endpoint.path, route.endpoint.method, route.call, route.endpoint.body_limit))
+                .collect(),
+        )
     }
 }
 

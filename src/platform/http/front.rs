@@ -4,8 +4,6 @@
 //!
 //! * the request id (`X-Request-Id`, made when absent or unusable, echoed on
 //!   the response and in every error envelope) and one tracing span;
-//! * a body over `FLINT_BODY_LIMIT` refused from its `Content-Length` before
-//!   it is read (413), and bounded while it is read when the length is unknown;
 //! * `FLINT_REQUEST_TIMEOUT` (503) and panics (the opaque 500, logged once);
 //! * request metrics by route, method and status;
 //! * every error leaves as the JSON envelope with cache headers.
@@ -22,7 +20,6 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -138,7 +135,6 @@ fn new_request_uuid(now: Instant) -> uuid::Uuid {
 /// Wraps the router in the [`Front`] service.
 #[derive(Clone, Copy)]
 pub struct FrontLayer {
-    pub body_limit: usize,
     pub timeout: Duration,
     /// The peer of the connection this service answers.
     pub peer: Option<SocketAddr>,
@@ -213,21 +209,9 @@ async fn front(router: Arc<Router>, settings: FrontLayer, request: Request) -> R
     Ok(response)
 }
 
-/// Body limit, timeout and panics around the router (inside the request's
+/// Timeout and panics around the router (inside the request's
 /// id scope and span, so their error envelopes carry the id).
 async fn handle(router: &Router, settings: FrontLayer, request: Request, started: Instant) -> Response {
-    // GET and HEAD bodies are never read (hyper discards them).
-    let request = if request.method() == Method::GET || request.method() == Method::HEAD {
-        request
-    } else {
-        let declared_length = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        match declared_length {
-            Some(length) if length > settings.body_limit as u64 => return normalise_error(StatusCode::PAYLOAD_TOO_LARGE.into_response()),
-            Some(0) => request,
-            _ => request.map(|body| Body::new(http_body_util::Limited::new(body, settings.body_limit))),
-        }
-    };
-
     let call = AssertUnwindSafe(async move {
         match router.route(request) {
             Routed::Endpoint(answer) => answer.await,

@@ -18,7 +18,7 @@ pub fn document<'a>(endpoints: impl IntoIterator<Item = &'a Endpoint>, base_url:
     let mut paths = Map::new();
     for endpoint in endpoints {
         let operation = operation(endpoint, &mut generator, &error_schema);
-        let item = paths.entry(endpoint.path.clone()).or_insert_with(|| json!({}));
+        let item = paths.entry(endpoint.openapi_path()).or_insert_with(|| json!({}));
         item[endpoint.method.as_str().to_ascii_lowercase()] = operation;
     }
 
@@ -80,7 +80,7 @@ fn operation(endpoint: &Endpoint, generator: &mut schemars::SchemaGenerator, err
         if endpoint.method == Method::GET {
             parameters.extend(query_parameters(&schema, generator));
         } else {
-            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema}}});
+            op["requestBody"] = json!({"required": true, "content": {endpoint.input_type: {"schema": schema}}});
         }
     }
     if !parameters.is_empty() {
@@ -117,13 +117,16 @@ fn operation(endpoint: &Endpoint, generator: &mut schemars::SchemaGenerator, err
 }
 
 /// The `{name}` segments of a route's path (at most one per route; see
-/// `PathParam`): required, a non-empty string without `/`.
+/// `PathParam`): required, a non-empty string without `/` (with it, for a
+/// trailing `{*name}`).
 fn path_parameters(path: &str) -> Vec<Value> {
     path.split('/')
         .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
-        .map(|name| {
-            json!({"name": name, "in": "path", "required": true,
-                   "schema": {"type": "string", "minLength": 1, "pattern": "^[^/\\u0000]+$"}})
+        .map(|name| match name.strip_prefix('*') {
+            Some(name) => json!({"name": name, "in": "path", "required": true,
+                   "schema": {"type": "string", "minLength": 1, "pattern": "^[^\\u0000]+$"}}),
+            None => json!({"name": name, "in": "path", "required": true,
+                   "schema": {"type": "string", "minLength": 1, "pattern": "^[^/\\u0000]+$"}}),
         })
         .collect()
 }

@@ -9,18 +9,25 @@
 //! paid on every request for nothing we used. axum still runs each handler
 //! and its extractors.
 //!
+//! A request body is bounded here, once its endpoint is known: by the
+//! endpoint's own limit (uploads) or `FLINT_BODY_LIMIT`. A declared
+//! `Content-Length` over it is refused (413) before a byte is read; a body
+//! of unknown length is cut off when it passes the limit.
+//!
 //! A route's path parameter reaches handlers through [`PathParam`].
 //! `HEAD` is answered by the `GET` handler (hyper sends no body for it).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 
+use crate::platform::config::Config;
 use crate::platform::state::AppState;
 
 use super::error::AppError;
@@ -28,9 +35,15 @@ use super::error::AppError;
 /// An endpoint's guard and handler, with the handler's types erased.
 pub(crate) type BoxedHandler = Arc<dyn Fn(Request, AppState) -> BoxFuture<'static, Response> + Send + Sync>;
 
+/// A route's body limit from the configuration (see `Endpoint::body_limit`).
+pub(crate) type BodyLimit = fn(&Config) -> usize;
+
+/// One method's handler at a path, with its body limit in bytes.
+type MethodRoute = (Method, BoxedHandler, usize);
+
 /// The handlers of one path pattern, by method.
 struct PathRoutes {
-    methods: Vec<(Method, BoxedHandler)>,
+    methods: Vec<MethodRoute>,
     /// The `Allow` header of a 405 here.
     allow: HeaderValue,
 }
@@ -46,23 +59,24 @@ impl Router {
     /// Builds the table. Panics on a path declared twice with one method or
     /// on patterns `matchit` cannot tell apart: both are programming errors
     /// found at start.
-    pub(crate) fn new(state: AppState, routes: Vec<(String, Method, BoxedHandler)>) -> Self {
-        let mut by_path: Vec<(String, Vec<(Method, BoxedHandler)>)> = Vec::new();
+    pub(crate) fn new(state: AppState, routes: Vec<(String, Method, BoxedHandler, Option<BodyLimit>)>) -> Self {
+        let mut by_path: Vec<(String, Vec<MethodRoute>)> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
-        for (path, method, handler) in routes {
+        for (path, method, handler, limit) in routes {
+            let limit = limit.map_or(state.config.body_limit, |limit| limit(&state.config));
             let at = *index.entry(path.clone()).or_insert_with(|| {
                 by_path.push((path.clone(), Vec::new()));
                 by_path.len() - 1
             });
             let methods = &mut by_path[at].1;
-            assert!(!methods.iter().any(|(m, _)| *m == method), "{method} {path} is declared twice");
-            methods.push((method, handler));
+            assert!(!methods.iter().any(|(m, _, _)| *m == method), "{method} {path} is declared twice");
+            methods.push((method, handler, limit));
         }
         let mut paths = matchit::Router::new();
         let mut table = Vec::with_capacity(by_path.len());
         for (path, methods) in by_path {
             paths.insert(path.as_str(), table.len()).unwrap_or_else(|error| panic!("route {path}: {error}"));
-            let mut allowed: Vec<&str> = methods.iter().map(|(m, _)| m.as_str()).collect();
+            let mut allowed: Vec<&str> = methods.iter().map(|(m, _, _)| m.as_str()).collect();
             if allowed.contains(&"GET") && !allowed.contains(&"HEAD") {
                 allowed.push("HEAD");
             }
@@ -85,15 +99,23 @@ impl Router {
             start..start + raw.len()
         });
         let wanted = if request.method() == Method::HEAD { &Method::GET } else { request.method() };
-        let handler = routes
+        let route = routes
             .methods
             .iter()
-            .find(|(method, _)| method == request.method())
-            .or_else(|| routes.methods.iter().find(|(method, _)| method == wanted))
-            .map(|(_, handler)| handler);
-        let Some(handler) = handler else {
+            .find(|(method, _, _)| method == request.method())
+            .or_else(|| routes.methods.iter().find(|(method, _, _)| method == wanted));
+        let Some((_, handler, body_limit)) = route else {
             return Routed::Refused(([(header::ALLOW, routes.allow.clone())], StatusCode::METHOD_NOT_ALLOWED).into_response());
         };
+        // GET and HEAD bodies are never read (hyper discards them).
+        if request.method() != Method::GET && request.method() != Method::HEAD {
+            let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+            match declared {
+                Some(length) if length > *body_limit as u64 => return Routed::Refused(StatusCode::PAYLOAD_TOO_LARGE.into_response()),
+                Some(0) => {}
+                _ => request = request.map(|body| Body::new(http_body_util::Limited::new(body, *body_limit))),
+            }
+        }
         if let Some(range) = param {
             request.extensions_mut().insert(RawPathParam(range));
         }
