@@ -128,17 +128,16 @@ pub fn routes() -> Routes {
         )
 }
 
-/// The multipart reader of a request, or 415 when it is not a form.
-fn multipart_of(request: Request, allowed: &[&str], text_limit: u64) -> Result<multer::Multipart<'static>, AppError> {
+/// The multipart reader of a request, or 415 when it is not a form. Fields
+/// other than `file_field` are small text (at most 1 KiB each, 64 KiB for
+/// fields nobody reads, which are skipped); the file is bounded by the
+/// route's body limit.
+fn multipart_of(request: Request, file_field: &str) -> Result<multer::Multipart<'static>, AppError> {
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let boundary = multer::parse_boundary(content_type)
         .map_err(|_| AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", "Send the file as multipart/form-data"))?;
-    let mut limits = multer::SizeLimit::new();
-    for name in allowed.iter().filter(|name| !matches!(**name, "image" | "file")) {
-        limits = limits.for_field(*name, text_limit);
-    }
-    let constraints = multer::Constraints::new().allowed_fields(allowed.to_vec()).size_limit(limits);
-    Ok(multer::Multipart::with_constraints(request.into_body().into_data_stream(), boundary, constraints))
+    let limits = multer::SizeLimit::new().per_field(MULTIPART_OVERHEAD as u64).for_field(file_field.to_owned(), u64::MAX);
+    Ok(multer::Multipart::with_constraints(request.into_body().into_data_stream(), boundary, multer::Constraints::new().size_limit(limits)))
 }
 
 /// A multipart failure as the client should hear it: a body past the
@@ -159,7 +158,7 @@ fn multipart_error(error: multer::Error, max: u64) -> MediaError {
 
 async fn upload_image(ctx: AdminCtx, request: Request) -> Result<Json<MediaRow>, AppError> {
     let max = ctx.app.config.media.max_bytes;
-    let mut form = multipart_of(request, &["image"], 0)?;
+    let mut form = multipart_of(request, "image")?;
     while let Some(field) = form.next_field().await.map_err(|e| multipart_error(e, max))? {
         if field.name() == Some("image") {
             let file_name = field.file_name().map(str::to_owned);
@@ -171,11 +170,17 @@ async fn upload_image(ctx: AdminCtx, request: Request) -> Result<Json<MediaRow>,
 }
 
 async fn upload_site_asset(ctx: AdminCtx, request: Request) -> Result<Json<AssetUrl>, AppError> {
-    let mut form = multipart_of(request, &["file", "assetPath"], 1024)?;
+    let mut form = multipart_of(request, "file")?;
     let (mut file, mut path) = (None, None);
     while let Some(mut field) = form.next_field().await.map_err(|e| multipart_error(e, ASSET_MAX_BYTES))? {
         match field.name() {
-            Some("assetPath") => path = Some(field.text().await.map_err(|e| multipart_error(e, ASSET_MAX_BYTES))?),
+            Some("assetPath") => {
+                let text = field.text().await.map_err(|e| multipart_error(e, ASSET_MAX_BYTES))?;
+                if text.len() > 1024 {
+                    return Err(AppError::invalid_field("assetPath", "At most 1024 bytes"));
+                }
+                path = Some(text);
+            }
             Some("file") => {
                 // An asset is at most 8 MiB, and is checked whole (SVG is text).
                 let mut bytes = Vec::new();

@@ -103,17 +103,18 @@ pub struct RenameMediaInput {
     #[garde(length(min = 1, max = 200), custom(media_key))]
     #[schemars(length(min = 1, max = 200), regex(pattern = r"^[A-Za-z0-9._/-]+$"))]
     pub key: String,
-    /// The new file name (trimmed; 1-255 characters).
+    /// The new file name (1-255 characters; control characters are dropped,
+    /// and something visible must be left).
     #[garde(length(chars, min = 1, max = 255), custom(file_name))]
-    #[schemars(length(min = 1, max = 255), regex(pattern = r"\S"))]
+    #[schemars(length(min = 1, max = 255), regex(pattern = r"[^\s\u0000-\u001f\u007f-\u009f]"))]
     pub name: String,
 }
 
 fn file_name(value: &str, _: &()) -> garde::Result {
-    if value.trim().is_empty() || value.chars().any(char::is_control) {
-        Err(garde::Error::new("must have visible characters and no control characters"))
-    } else {
+    if value.chars().any(|c| !c.is_whitespace() && !c.is_control()) {
         Ok(())
+    } else {
+        Err(garde::Error::new("must have a visible character"))
     }
 }
 
@@ -156,7 +157,7 @@ pub struct ImageQuery {
     #[garde(skip)]
     pub fit: Option<FitInput>,
     /// Cache-busting version of a site asset (ignored).
-    #[garde(length(max = 40))]
+    #[garde(length(chars, max = 40))]
     #[schemars(length(max = 40))]
     pub v: Option<String>,
 }
