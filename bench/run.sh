@@ -207,13 +207,13 @@ mkdir -p bench/results
   echo "# flint benchmark results"
   echo
   echo "Written by \`bench/run.sh\` (one section per backend and size; see bench/README.md)."
-  for file in $(ls bench/results/*.md | sort -t- -k1,1r -k2,2n); do
+  for file in $(ls bench/results/*-[0-9]*.md | sort -t- -k1,1r -k2,2n); do
     echo
     cat "$file"
   done
   # How single-connection latency grows with the number of posts, per backend:
   # p50 at c1 of the largest run against the smallest.
-  python3 - bench/results/*.md <<'PY'
+  python3 - bench/results/*-[0-9]*.md <<'PY'
 import re, sys
 runs = {}
 for path in sys.argv[1:]:
