@@ -17,9 +17,11 @@ pub mod posts;
 pub mod publishing;
 pub mod revisions;
 pub mod search;
+pub mod settings;
 pub mod site;
 pub mod system;
 pub mod tags;
+pub mod webhooks;
 pub mod workflows;
 
 use crate::platform::events::Subscribers;
@@ -30,15 +32,17 @@ use crate::platform::workflow::Registry;
 pub const GRAPH: &[(&str, &[&str])] = &[
     ("accounts", &[]),
     ("system", &[]),
+    ("settings", &[]),
     ("workflows", &[]),
     ("tags", &[]),
     ("posts", &["tags"]),
     ("publishing", &["posts", "tags"]),
     ("revisions", &["posts", "publishing"]),
     ("search", &["publishing"]),
-    ("site", &["publishing"]),
-    ("cdn", &["publishing"]),
+    ("site", &["publishing", "settings"]),
+    ("cdn", &["publishing", "settings"]),
     ("media", &["posts", "publishing"]),
+    ("webhooks", &["settings"]),
 ];
 
 /// Every feature's endpoints.
@@ -54,6 +58,8 @@ pub fn routes() -> Routes {
         .merge(site::api::routes())
         .merge(search::api::routes())
         .merge(media::api::routes())
+        .merge(settings::api::routes())
+        .merge(webhooks::api::routes())
 }
 
 /// Every feature's durable workflows (and the platform's).
@@ -66,6 +72,7 @@ pub fn workflows() -> Registry {
         .register(publishing::workflows::ScheduledPublish)
         .register(revisions::workflows::AutoSnapshot)
         .register(media::workflows::RemoveObjects)
+        .register(crate::platform::workflow::Queue::<webhooks::workflows::WebhookMessage>::new())
 }
 
 /// Every feature's event subscribers; each event reaches each of its
@@ -79,6 +86,7 @@ pub fn subscribers() -> Subscribers {
         .subscribe(search::workflows::IndexPublicPosts)
         .subscribe(site::workflows::RefreshSiteDocuments)
         .subscribe(cdn::workflows::PurgeChangedPosts)
+        .subscribe(cdn::workflows::PurgeSiteAfterSettings)
         .subscribe(media::workflows::LinkAfterEdit)
         .subscribe(media::workflows::LinkAfterPublish)
         .subscribe(media::workflows::LinkAfterUnpublish)

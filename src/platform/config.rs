@@ -77,6 +77,13 @@ pub const VARIABLES: &[Variable] = &[
         help: "Memory for the image variants served lately (0 turns it off; they are always stored beside the original).",
         secret: false,
     },
+    Variable {
+        name: "FLINT_WEBHOOK_ALLOW_PRIVATE",
+        default: "false",
+        help: "true lets webhooks go to loopback, private and link-local addresses (refused otherwise, so a webhook cannot reach inside your network).",
+        secret: false,
+    },
+    Variable { name: "FLINT_LOCALE", default: "en", help: "Language of emails and webhook messages: en or zh.", secret: false },
     Variable { name: "ADMIN_EMAIL", default: "", help: "The account that signs up with this email becomes admin.", secret: false },
     Variable {
         name: "FLINT_SECRET_KEY",
@@ -244,9 +251,14 @@ pub const VARIABLES: &[Variable] = &[
         help: "Cloudflare's API (a stand-in's in tests).",
         secret: false,
     },
-    Variable { name: "FLINT_SITE_TITLE", default: "flint", help: "Blog title in feeds and the web manifest.", secret: false },
-    Variable { name: "FLINT_SITE_DESCRIPTION", default: "", help: "Blog description in feeds and the web manifest.", secret: false },
-    Variable { name: "FLINT_SITE_AUTHOR", default: "", help: "Author name in feeds.", secret: false },
+    Variable {
+        name: "FLINT_SITE_TITLE",
+        default: "flint",
+        help: "Blog title until the settings are first saved (then the stored settings rule).",
+        secret: false,
+    },
+    Variable { name: "FLINT_SITE_DESCRIPTION", default: "", help: "Blog description until the settings are first saved.", secret: false },
+    Variable { name: "FLINT_SITE_AUTHOR", default: "", help: "Author name until the settings are first saved.", secret: false },
     Variable {
         name: "FLINT_FEED_LIMIT",
         default: "50",
@@ -301,6 +313,9 @@ pub struct Config {
     pub redis_url: Option<String>,
     pub storage: StorageUrl,
     pub media: MediaConfig,
+    /// Webhooks may go to loopback, private and link-local addresses.
+    pub webhook_allow_private: bool,
+    pub locale: Locale,
     pub s3_credentials: Option<S3Credentials>,
     pub redis_prefix: String,
     pub redis_timeout: Duration,
@@ -332,6 +347,22 @@ pub struct Config {
     pub db_acquire_timeout: Duration,
     pub sqlite_readers: u32,
     pub sqlite_busy_timeout: Duration,
+}
+
+/// The language of emails and webhook messages (`FLINT_LOCALE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Locale {
+    En,
+    Zh,
+}
+
+impl Locale {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::Zh => "zh",
+        }
+    }
 }
 
 /// Uploads and image variants (`FLINT_MEDIA_*`).
@@ -421,6 +452,16 @@ impl Config {
         let media_max_pixels = reader.parse("FLINT_MEDIA_MAX_PIXELS", "50000000", |v| match v.parse::<u64>() {
             Ok(n) if (1_000_000..=500_000_000).contains(&n) => Ok(n),
             _ => Err(format!("'{v}' must be a whole number from 1000000 to 500000000")),
+        });
+        let webhook_allow_private = reader.parse("FLINT_WEBHOOK_ALLOW_PRIVATE", "false", |v| match v {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(format!("'{v}' must be true or false")),
+        });
+        let locale = reader.parse("FLINT_LOCALE", "en", |v| match v {
+            "en" => Ok(Locale::En),
+            "zh" => Ok(Locale::Zh),
+            _ => Err(format!("'{v}' must be en or zh")),
         });
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(64).to_string();
         let media_resize_workers = reader.parse("FLINT_MEDIA_RESIZE_WORKERS", &cores, |v| parse_in_range(v, 1, 64).map(|n| n as usize));
@@ -563,6 +604,8 @@ impl Config {
             database: value(database),
             redis_url,
             storage: value(storage),
+            webhook_allow_private: value(webhook_allow_private),
+            locale: value(locale),
             media: MediaConfig {
                 max_bytes: value(media_max_bytes),
                 max_pixels: value(media_max_pixels),
@@ -647,6 +690,8 @@ impl Config {
             ("FLINT_MEDIA_MAX_PIXELS", self.media.max_pixels.to_string()),
             ("FLINT_MEDIA_RESIZE_WORKERS", self.media.resize_workers.to_string()),
             ("FLINT_MEDIA_MEMORY_CACHE", format!("{} bytes", self.media.memory_cache)),
+            ("FLINT_WEBHOOK_ALLOW_PRIVATE", self.webhook_allow_private.to_string()),
+            ("FLINT_LOCALE", self.locale.as_str().into()),
             ("ADMIN_EMAIL", self.admin_email.clone().unwrap_or_else(|| "(none)".into())),
             (
                 "FLINT_SECRET_KEY",

@@ -47,7 +47,18 @@ pub async fn purge_posts(app: &DbCtx, slugs: &[String]) -> anyhow::Result<usize>
     Ok(urls.len())
 }
 
+/// Purges everything cached for the zone; `false` without a purge configured.
+pub async fn purge_everything(app: &DbCtx) -> anyhow::Result<bool> {
+    let Some(config) = &app.config.cdn_purge else { return Ok(false) };
+    call(config, &json!({ "purge_everything": true })).await?;
+    Ok(true)
+}
+
 async fn purge(config: &CdnPurgeConfig, urls: &[String]) -> anyhow::Result<()> {
+    call(config, &json!({ "files": urls })).await
+}
+
+async fn call(config: &CdnPurgeConfig, body: &Value) -> anyhow::Result<()> {
     crate::platform::ai::install_crypto_provider();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
@@ -55,13 +66,8 @@ async fn purge(config: &CdnPurgeConfig, urls: &[String]) -> anyhow::Result<()> {
         .build()
         .context("building the CDN purge client")?;
     let endpoint = format!("{}/zones/{}/purge_cache", config.api_url, config.zone_id);
-    let response = http
-        .post(&endpoint)
-        .bearer_auth(config.api_token.expose_secret())
-        .json(&json!({ "files": urls }))
-        .send()
-        .await
-        .context("calling the CDN purge API")?;
+    let response =
+        http.post(&endpoint).bearer_auth(config.api_token.expose_secret()).json(body).send().await.context("calling the CDN purge API")?;
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     if !status.is_success() || body["success"] != Value::Bool(true) {

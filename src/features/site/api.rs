@@ -64,6 +64,6 @@ async fn robots(ctx: DbCtx) -> Response {
     text("text/plain; charset=utf-8", service::robots(&ctx))
 }
 
-async fn manifest(ctx: DbCtx) -> Response {
-    text("application/manifest+json; charset=utf-8", service::manifest(&ctx))
+async fn manifest(ctx: DbCtx) -> Result<Response, AppError> {
+    Ok(text("application/manifest+json; charset=utf-8", service::manifest(&ctx).await?))
 }

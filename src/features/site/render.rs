@@ -4,8 +4,8 @@ use jiff::Timestamp as JiffTimestamp;
 use serde_json::json;
 
 use crate::features::publishing::schema::PublicPostDetail;
+use crate::features::settings::service::SiteView;
 use crate::platform::clock::{Millis, to_rfc3339};
-use crate::platform::config::SiteConfig;
 
 /// Escapes text for XML content and attribute values.
 pub fn xml_escape(text: &str) -> String {
@@ -65,11 +65,11 @@ fn newest(posts: &[PublicPostDetail]) -> Option<Millis> {
     posts.iter().map(|p| p.item.updated_at.millis().max(p.item.published_at.millis())).max()
 }
 
-pub fn rss(site: &SiteConfig, links: &Links, posts: &[PublicPostDetail], now: Millis) -> String {
+pub fn rss(site: &SiteView, links: &Links, posts: &[PublicPostDetail], now: Millis) -> String {
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     xml.push_str("<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">\n<channel>\n");
-    xml.push_str(&format!("<title>{}</title>\n<link>{}</link>\n", xml_escape(&site.title), xml_escape(&links.home())));
-    xml.push_str(&format!("<description>{}</description>\n", xml_escape(&site.description)));
+    xml.push_str(&format!("<title>{}</title>\n<link>{}</link>\n", xml_escape(&site.site.title), xml_escape(&links.home())));
+    xml.push_str(&format!("<description>{}</description>\n", xml_escape(&site.site.description)));
     xml.push_str(&format!("<atom:link href=\"{}\" rel=\"self\" type=\"application/rss+xml\"/>\n", xml_escape(&links.at("rss.xml"))));
     xml.push_str(&format!("<lastBuildDate>{}</lastBuildDate>\n<generator>flint</generator>\n", rfc822(newest(posts).unwrap_or(now))));
     for post in posts {
@@ -95,18 +95,18 @@ pub fn rss(site: &SiteConfig, links: &Links, posts: &[PublicPostDetail], now: Mi
     xml
 }
 
-pub fn atom(site: &SiteConfig, links: &Links, posts: &[PublicPostDetail], now: Millis) -> String {
+pub fn atom(site: &SiteView, links: &Links, posts: &[PublicPostDetail], now: Millis) -> String {
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
-    xml.push_str(&format!("<title>{}</title>\n", xml_escape(&site.title)));
-    if !site.description.is_empty() {
-        xml.push_str(&format!("<subtitle>{}</subtitle>\n", xml_escape(&site.description)));
+    xml.push_str(&format!("<title>{}</title>\n", xml_escape(&site.site.title)));
+    if !site.site.description.is_empty() {
+        xml.push_str(&format!("<subtitle>{}</subtitle>\n", xml_escape(&site.site.description)));
     }
     xml.push_str(&format!("<id>{}</id>\n<link href=\"{}\"/>\n", xml_escape(&links.home()), xml_escape(&links.home())));
     xml.push_str(&format!("<link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>\n", xml_escape(&links.at("atom.xml"))));
     xml.push_str(&format!(
         "<updated>{}</updated>\n<author><name>{}</name></author>\n<generator>flint</generator>\n",
         to_rfc3339(newest(posts).unwrap_or(now)),
-        xml_escape(&site.author)
+        xml_escape(site.author())
     ));
     for post in posts {
         let item = &post.item;
@@ -132,7 +132,7 @@ pub fn atom(site: &SiteConfig, links: &Links, posts: &[PublicPostDetail], now: M
     xml
 }
 
-pub fn json_feed(site: &SiteConfig, links: &Links, posts: &[PublicPostDetail]) -> serde_json::Value {
+pub fn json_feed(site: &SiteView, links: &Links, posts: &[PublicPostDetail]) -> serde_json::Value {
     let items: Vec<_> = posts
         .iter()
         .map(|post| {
@@ -148,11 +148,11 @@ pub fn json_feed(site: &SiteConfig, links: &Links, posts: &[PublicPostDetail]) -
         .collect();
     json!({
         "version": "https://jsonfeed.org/version/1.1",
-        "title": site.title,
+        "title": site.site.title,
         "home_page_url": links.home(),
         "feed_url": links.at("feed.json"),
-        "description": site.description,
-        "authors": [{"name": site.author}],
+        "description": site.site.description,
+        "authors": [{"name": site.author()}],
         "items": items,
     })
 }
@@ -220,10 +220,10 @@ pub fn robots(links: &Links) -> String {
     text
 }
 
-pub fn manifest(site: &SiteConfig) -> String {
+pub fn manifest(site: &SiteView) -> String {
     let manifest = json!({
-        "name": site.title,
-        "short_name": site.title,
+        "name": site.site.title,
+        "short_name": site.site.title,
         "icons": [
             {"src": "/web-app-manifest-192x192.png", "sizes": "192x192", "type": "image/png"},
             {"src": "/web-app-manifest-512x512.png", "sizes": "512x512", "type": "image/png"},

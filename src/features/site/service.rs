@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::features::publishing::service::{self as publishing, PublishError};
+use crate::features::settings::service::{self as settings, SettingsError};
 use crate::platform::cache::{CachedBody, Key, Namespace};
 use crate::platform::http::AppError;
 use crate::platform::invalidation::{self, Invalidation};
@@ -23,6 +24,12 @@ pub enum SiteError {
 impl From<PublishError> for SiteError {
     fn from(error: PublishError) -> Self {
         SiteError::Internal(anyhow::Error::new(error).context("reading public posts for a site document"))
+    }
+}
+
+impl From<SettingsError> for SiteError {
+    fn from(error: SettingsError) -> Self {
+        SiteError::Internal(anyhow::Error::new(error).context("reading the site settings for a site document"))
     }
 }
 
@@ -81,15 +88,17 @@ async fn cached(
     app.cache.get_or_load(&key, || async { build.await.map(body) }).await
 }
 
+/// A feed, cached under the settings version it shows (a new title is a
+/// new feed, on every process, at its next request).
 pub async fn feed(app: &DbCtx, kind: Feed) -> Result<CachedBody, SiteError> {
-    cached(app, key(kind.name(), 0), async {
-        let site = &app.config.site;
-        let items = publishing::newest_for_feeds(app, site.feed_limit).await?;
+    let site = settings::site(app).await?;
+    cached(app, key(kind.name(), 0).part(site.version), async {
+        let items = publishing::newest_for_feeds(app, app.config.site.feed_limit).await?;
         let now = app.clock.now_ms();
         Ok(match kind {
-            Feed::Rss => render::rss(site, &links(app), &items, now),
-            Feed::Atom => render::atom(site, &links(app), &items, now),
-            Feed::Json => render::json_feed(site, &links(app), &items).to_string(),
+            Feed::Rss => render::rss(&site, &links(app), &items, now),
+            Feed::Atom => render::atom(&site, &links(app), &items, now),
+            Feed::Json => render::json_feed(&site, &links(app), &items).to_string(),
         })
     })
     .await
@@ -151,6 +160,6 @@ pub fn robots(app: &DbCtx) -> String {
     render::robots(&links(app))
 }
 
-pub fn manifest(app: &DbCtx) -> String {
-    render::manifest(&app.config.site)
+pub async fn manifest(app: &DbCtx) -> Result<String, SiteError> {
+    Ok(render::manifest(&settings::site(app).await?))
 }

@@ -30,6 +30,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
+pub use queue::{Queue, QueueMessage};
 pub use step::{Step, StepFailed};
 pub use worker::{MAX_ABANDONED, MAX_EXECUTIONS};
 
