@@ -79,8 +79,12 @@ run() {
 # and documented responses only.
 uploads=(--include-operation-id uploadImage --include-operation-id uploadSiteAsset)
 status=0
-run anonymously --exclude-operation-id uploadImage --exclude-operation-id uploadSiteAsset || status=1
-run "as an admin" -H "Cookie: $cookie" --exclude-operation-id uploadImage --exclude-operation-id uploadSiteAsset || status=1
+# testEmailConnection and testWebhook connect to whatever host the request
+# names, at once: fuzzing them would only time connections to random places.
+skip=(--exclude-operation-id uploadImage --exclude-operation-id uploadSiteAsset
+      --exclude-operation-id testEmailConnection --exclude-operation-id testWebhook)
+run anonymously "${skip[@]}" || status=1
+run "as an admin" -H "Cookie: $cookie" "${skip[@]}" || status=1
 FUZZ_CHECKS="not_a_server_error,response_schema_conformance" run "uploads, as an admin" -H "Cookie: $cookie" "${uploads[@]}" || status=1
 if grep -q "internal error" "$work/serve.log"; then
   echo "fuzz-api: the server logged internal errors:" >&2

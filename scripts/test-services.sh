@@ -4,11 +4,16 @@
 # machine that lacks them), then prints the two variables the tests read:
 #
 #   eval "$(scripts/test-services.sh)"   # sets FLINT_TEST_DATABASE_URL / FLINT_TEST_REDIS_URL /
-#                                        # FLINT_TEST_S3_URL (+ its access and secret key)
+#                                        # FLINT_TEST_S3_URL (+ its access and secret key) /
+#                                        # FLINT_TEST_MAILDEV (an SMTP server with an HTTP API)
 #
 # The S3 server is s3s-fs, which checks SigV4 signatures as AWS does (so a
 # signing mistake fails the tests); it is installed with cargo when missing
 # (about 3 minutes, once) and keeps its buckets under /tmp/flint-s3s.
+#
+# maildev (npm, installed once under ~/.cache/flint-node) is not started
+# here: each mail test starts its own on free ports (about a second), so
+# tests have their own mailbox, and one can stop and restart its server.
 set -euo pipefail
 
 log() { echo "test-services: $*" >&2; }
@@ -79,7 +84,19 @@ if ! curl -s -o /dev/null "http://127.0.0.1:$s3_port/" 2>/dev/null; then
 fi
 curl -s -o /dev/null "http://127.0.0.1:$s3_port/" || { log "s3s-fs did not come up"; exit 1; }
 
+# --- SMTP (maildev) ---------------------------------------------------------------
+node_prefix="${FLINT_NODE_PREFIX:-$HOME/.cache/flint-node}"
+maildev="$node_prefix/node_modules/.bin/maildev"
+if [ ! -x "$maildev" ]; then
+  command -v npm >/dev/null 2>&1 || install_packages nodejs npm
+  log "installing maildev 3.0.0 with npm"
+  mkdir -p "$node_prefix"
+  npm install --no-audit --no-fund --prefix "$node_prefix" maildev@3.0.0 >&2
+fi
+[ -x "$maildev" ] || { log "maildev is missing"; exit 1; }
+
 echo "export FLINT_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
 echo "export FLINT_TEST_REDIS_URL=redis://127.0.0.1:6379"
 echo "export FLINT_TEST_S3_URL='s3://flint-test?endpoint=http://127.0.0.1:$s3_port&region=us-east-1&path_style=true'"
 echo "export FLINT_TEST_S3_ACCESS_KEY=$s3_key FLINT_TEST_S3_SECRET_KEY=$s3_secret"
+echo "export FLINT_TEST_MAILDEV=$maildev"

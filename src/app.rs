@@ -37,6 +37,7 @@ use crate::platform::http::{Router, Routes, openapi};
 use crate::platform::images::ImageWorkers;
 use crate::platform::rate_limit::RateLimiter;
 use crate::platform::redis::Redis;
+use crate::platform::state::DbCtx;
 use crate::platform::state::{AppServices, AppState};
 use crate::platform::storage::Storage;
 use crate::platform::telemetry;
@@ -421,6 +422,9 @@ async fn sweep_expired_sessions(state: AppState, stopping: CancellationToken) {
         let before = state.clock.now_ms() - state.config.workflow_retention.as_millis() as i64;
         if let Err(error) = state.events.prune(before).await {
             tracing::warn!(%error, "could not prune event delivery records");
+        }
+        if let Err(error) = crate::features::notifications::service::prune(&DbCtx(state.clone()), before).await {
+            tracing::warn!(%error, "could not prune the notification ledger");
         }
     }
 }

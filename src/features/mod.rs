@@ -12,7 +12,9 @@
 
 pub mod accounts;
 pub mod cdn;
+pub mod email;
 pub mod media;
+pub mod notifications;
 pub mod posts;
 pub mod publishing;
 pub mod revisions;
@@ -43,6 +45,8 @@ pub const GRAPH: &[(&str, &[&str])] = &[
     ("cdn", &["publishing", "settings"]),
     ("media", &["posts", "publishing"]),
     ("webhooks", &["settings"]),
+    ("email", &["settings"]),
+    ("notifications", &["settings", "email", "webhooks", "publishing"]),
 ];
 
 /// Every feature's endpoints.
@@ -60,6 +64,7 @@ pub fn routes() -> Routes {
         .merge(media::api::routes())
         .merge(settings::api::routes())
         .merge(webhooks::api::routes())
+        .merge(email::api::routes())
 }
 
 /// Every feature's durable workflows (and the platform's).
@@ -73,6 +78,7 @@ pub fn workflows() -> Registry {
         .register(revisions::workflows::AutoSnapshot)
         .register(media::workflows::RemoveObjects)
         .register(crate::platform::workflow::Queue::<webhooks::workflows::WebhookMessage>::new())
+        .register(crate::platform::workflow::Queue::<email::workflows::EmailMessage>::new())
 }
 
 /// Every feature's event subscribers; each event reaches each of its
@@ -91,4 +97,5 @@ pub fn subscribers() -> Subscribers {
         .subscribe(media::workflows::LinkAfterPublish)
         .subscribe(media::workflows::LinkAfterUnpublish)
         .subscribe(media::workflows::UnlinkAfterDelete)
+        .subscribe(notifications::workflows::NotifyPublished)
 }

@@ -18,6 +18,7 @@ pub mod http;
 pub mod images;
 pub mod invalidation;
 pub mod json_string;
+pub mod mail;
 pub mod rate_limit;
 pub mod redis;
 pub mod search_text;

@@ -7,6 +7,7 @@ mod cache;
 mod cdn;
 mod cli;
 mod crash;
+mod email;
 mod errors;
 mod events;
 mod graph;

@@ -78,13 +78,13 @@ async fn scopes_and_roles_bound_what_a_token_reaches(backend: Backend) {
         );
     }
     // Every function that looks at the caller says whether tokens may call
-    // it. Closed to tokens: account management, and the settings and
-    // webhooks (they hold the SMTP password and webhook secrets, and no
-    // scope covers them).
+    // it. Closed to tokens: account management (with one's email
+    // preferences), and the settings, email and webhooks (they hold or use
+    // the SMTP password and webhook secrets, and no scope covers them).
     for endpoint in routes.endpoints().filter(|e| matches!(e.meta.access, Access::Auth | Access::Admin)) {
         if endpoint.meta.token == TokenAccess::Never {
             assert!(
-                endpoint.tag == "auth" || endpoint.path.contains("User") || matches!(endpoint.tag, "settings" | "webhooks"),
+                endpoint.tag == "auth" || endpoint.path.contains("User") || matches!(endpoint.tag, "settings" | "webhooks" | "email"),
                 "{} is closed to tokens: only account management and settings should be",
                 endpoint.path
             );

@@ -17,7 +17,11 @@ use flint::features::webhooks::workflows::WebhookMessage;
 use crate::backend_tests;
 use crate::helpers::{Backend, Client, TestApp};
 
-backend_tests!(failed_deliveries_are_retried_with_the_same_id_and_logged, private_destinations_are_refused_unless_allowed);
+backend_tests!(
+    failed_deliveries_are_retried_with_the_same_id_and_logged,
+    private_destinations_are_refused_unless_allowed,
+    a_publish_reaches_the_endpoints_subscribed_to_it_once,
+);
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -160,4 +164,55 @@ async fn private_destinations_are_refused_unless_allowed(backend: Backend) {
     assert!(log.lock().unwrap().is_empty(), "nothing reached the receiver");
     let attempts = admin.get("/_fn/getWebhookDeliveries?endpointId=receiver").await;
     assert_eq!(attempts.body.as_array().unwrap().len(), 2, "refusals are logged too: {}", attempts.text);
+}
+
+async fn a_publish_reaches_the_endpoints_subscribed_to_it_once(backend: Backend) {
+    let (subscribed, got) = receiver(0).await;
+    let (other, other_got) = receiver(0).await;
+    let (disabled, disabled_got) = receiver(0).await;
+    let app = TestApp::spawn_with(backend, &[("FLINT_WORKFLOW_WORKERS", "0"), ("FLINT_WEBHOOK_ALLOW_PRIVATE", "true")]).await;
+    let mut admin = app.admin().await;
+    let mut config = admin.get("/_fn/getSystemConfig").await.body;
+    config["notification"]["webhooks"] = json!([
+        {"id": "subscribed", "name": "A", "url": subscribed, "enabled": true, "secret": SECRET, "events": ["post.published"]},
+        {"id": "other", "name": "B", "url": other, "enabled": true, "secret": SECRET, "events": ["friend_link.submitted"]},
+        {"id": "disabled", "name": "C", "url": disabled, "enabled": false, "secret": SECRET, "events": ["post.published"]}
+    ]);
+    assert_eq!(admin.post("/_fn/updateSystemConfig", config.clone()).await.status, StatusCode::OK);
+
+    let id = admin.post("/_fn/createEmptyPost", json!({})).await.body["id"].as_i64().unwrap();
+    admin.post("/_fn/updatePost", json!({"id": id, "data": {"title": "Out Now", "content": "text", "summary": "A summary."}})).await;
+    admin.post("/_fn/startPostProcessWorkflow", json!({"id": id, "status": "published"})).await;
+    app.settle().await;
+    let received = got.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "the subscribed endpoint got the publish");
+    let body = verify(&received[0]);
+    assert_eq!((body["type"].as_str(), body["data"]["postTitle"].as_str()), (Some("post.published"), Some("Out Now")));
+    assert_eq!(body["subject"], "[Published] Out Now");
+    assert!(body["html"].as_str().unwrap().contains("A summary.") && body["message"].as_str().unwrap().contains("A summary."));
+    assert!(other_got.lock().unwrap().is_empty() && disabled_got.lock().unwrap().is_empty());
+
+    // The same publish again (the subscriber retried) queues nothing more.
+    let event = flint::features::publishing::events::PostPublished {
+        post_id: id,
+        slug: "out-now".into(),
+        previous_slug: None,
+        post: flint::features::posts::service::row(&app.ctx(), id).await.unwrap().unwrap(),
+        tag_ids: vec![],
+    };
+    use flint::platform::events::Subscriber;
+    flint::features::notifications::workflows::NotifyPublished.handle(&app.ctx(), event).await.unwrap();
+    app.settle().await;
+    assert_eq!(got.lock().unwrap().len(), 1, "delivered once");
+
+    // With the admin's webhook channel off, nothing goes out.
+    config["notification"]["admin"]["channels"]["webhook"] = json!(false);
+    for webhook in config["notification"]["webhooks"].as_array_mut().unwrap() {
+        webhook["secret"] = json!("********");
+    }
+    assert_eq!(admin.post("/_fn/updateSystemConfig", config).await.status, StatusCode::OK);
+    admin.post("/_fn/updatePost", json!({"id": id, "data": {"content": "changed"}})).await;
+    admin.post("/_fn/startPostProcessWorkflow", json!({"id": id, "status": "published"})).await;
+    app.settle().await;
+    assert_eq!(got.lock().unwrap().len(), 1, "the channel is off");
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub const SECRET_MASK: &str = "********";
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct SystemConfig {
     #[garde(dive)]
     pub email: EmailSettings,
@@ -23,27 +23,27 @@ pub struct SystemConfig {
 /// SMTP: port 465 is implicit TLS, any other port STARTTLS (plain only to a
 /// relay on this machine).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct EmailSettings {
     #[garde(length(chars, max = 253), custom(no_controls))]
-    #[schemars(length(max = 253))]
+    #[schemars(length(max = 253), regex(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub host: String,
     #[garde(range(min = 1))]
     #[schemars(range(min = 1))]
     pub port: u16,
     #[garde(length(chars, max = 256), custom(no_controls))]
-    #[schemars(length(max = 256))]
+    #[schemars(length(max = 256), regex(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub username: String,
     /// Masked (`********`) when read; send the mask back to keep it.
     #[garde(length(chars, max = 256))]
     #[schemars(length(max = 256))]
     pub password: String,
     #[garde(length(chars, max = 100), custom(no_controls))]
-    #[schemars(length(max = 100))]
+    #[schemars(length(max = 100), regex(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub sender_name: String,
     /// An email address, or empty.
     #[garde(length(chars, max = 254), custom(empty_or_email))]
-    #[schemars(length(max = 254))]
+    #[schemars(length(max = 254), regex(pattern = r"^$|^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]*[^@\s.]$"))]
     pub sender_address: String,
     /// The original's Resend API key: moved into the SMTP fields on save.
     #[serde(skip_serializing, default)]
@@ -74,7 +74,7 @@ impl EmailSettings {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct NotificationSettings {
     #[garde(dive)]
     pub admin: AdminNotifications,
@@ -87,14 +87,14 @@ pub struct NotificationSettings {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct AdminNotifications {
     #[garde(dive)]
     pub channels: Channels,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Channels {
     #[garde(skip)]
     pub email: bool,
@@ -109,7 +109,7 @@ impl Default for Channels {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct UserNotifications {
     #[garde(skip)]
     pub email_enabled: bool,
@@ -176,46 +176,74 @@ impl NotificationType {
     }
 }
 
+/// The notification types a webhook may subscribe to (for the schema: the
+/// admins' ones).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum AdminNotificationType {
+    #[serde(rename = "comment.admin_root_created")]
+    CommentAdminRootCreated,
+    #[serde(rename = "comment.admin_pending_review")]
+    CommentAdminPendingReview,
+    #[serde(rename = "comment.reply_to_admin_published")]
+    CommentReplyToAdminPublished,
+    #[serde(rename = "friend_link.submitted")]
+    FriendLinkSubmitted,
+    #[serde(rename = "post.published")]
+    PostPublished,
+}
+
 /// A receiver of notifications.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookEndpoint {
     /// Stable across edits (its delivery log is kept under it).
     #[garde(length(min = 1, max = 64), custom(endpoint_id))]
     #[schemars(length(min = 1, max = 64), regex(pattern = r"^[A-Za-z0-9_-]+$"))]
     pub id: String,
     #[garde(length(chars, min = 1, max = 80), custom(visible))]
-    #[schemars(length(min = 1, max = 80), regex(pattern = r"[^\s\u0000-\u001f\u007f-\u009f]"))]
+    #[schemars(
+        length(min = 1, max = 80),
+        regex(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$")
+    )]
     pub name: String,
     /// An http(s) URL.
     #[garde(length(max = 2000), custom(http_url))]
-    #[schemars(length(max = 2000), regex(pattern = r"^https?://[^\s/?#]+[^\s]*$"))]
+    #[schemars(
+        length(max = 2000),
+        regex(
+            pattern = r"^https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?$"
+        )
+    )]
     pub url: String,
     #[garde(skip)]
     pub enabled: bool,
     /// A `whsec_` secret (base64 after the prefix); empty makes one.
     /// Masked when read; send the mask back to keep it.
     #[garde(length(max = 200), custom(no_controls))]
-    #[schemars(length(max = 200))]
+    #[schemars(length(max = 200), regex(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     #[serde(default)]
     pub secret: String,
     /// Admin notifications only (users hear of theirs by email).
     #[garde(length(max = 8), custom(admin_events))]
-    #[schemars(length(max = 8))]
+    #[schemars(length(max = 8), with = "Vec<AdminNotificationType>")]
     pub events: Vec<NotificationType>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct SiteSettings {
     #[garde(length(chars, min = 1, max = 120), custom(visible))]
-    #[schemars(length(min = 1, max = 120), regex(pattern = r"[^\s\u0000-\u001f\u007f-\u009f]"))]
+    #[schemars(
+        length(min = 1, max = 120),
+        regex(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$")
+    )]
     pub title: String,
     #[garde(length(chars, max = 80), custom(no_controls))]
-    #[schemars(length(max = 80))]
+    #[schemars(length(max = 80), regex(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub author: String,
     #[garde(length(chars, max = 300), custom(no_controls))]
-    #[schemars(length(max = 300))]
+    #[schemars(length(max = 300), regex(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub description: String,
     /// At most 20; the original's `{github, email}` object is read too.
     #[serde(deserialize_with = "social_links")]
@@ -254,20 +282,25 @@ pub enum SocialPlatform {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SocialLink {
     #[garde(skip)]
     pub platform: SocialPlatform,
     /// http(s), mailto: or a site path.
     #[garde(length(min = 1, max = 500), custom(link))]
-    #[schemars(length(min = 1, max = 500), regex(pattern = r"^(https?://[^\s/?#]+[^\s]*|mailto:[^\s]+|/[^\s]*)$"))]
+    #[schemars(
+        length(min = 1, max = 500),
+        regex(
+            pattern = r"^(https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?|mailto:[!-~]+|/([!-.0-~][!-~]*)?)$"
+        )
+    )]
     pub url: String,
     #[garde(inner(length(max = 300), custom(site_path_or_empty)))]
-    #[schemars(length(max = 300), regex(pattern = r"^(/[^\s]*)?$"))]
+    #[schemars(length(max = 300), regex(pattern = r"^(/([!-.0-~][!-~]*)?)?$"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icon: Option<String>,
     #[garde(inner(length(chars, max = 40), custom(no_controls)))]
-    #[schemars(length(max = 40))]
+    #[schemars(length(max = 40), regex(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
 }
@@ -298,25 +331,25 @@ fn social_links<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec
 
 /// Each `""` or a site path (`/…`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Icons {
     #[garde(length(max = 300), custom(site_path_or_empty))]
-    #[schemars(length(max = 300), regex(pattern = r"^(/[^\s]*)?$"))]
+    #[schemars(length(max = 300), regex(pattern = r"^(/([!-.0-~][!-~]*)?)?$"))]
     pub favicon_svg: String,
     #[garde(length(max = 300), custom(site_path_or_empty))]
-    #[schemars(length(max = 300), regex(pattern = r"^(/[^\s]*)?$"))]
+    #[schemars(length(max = 300), regex(pattern = r"^(/([!-.0-~][!-~]*)?)?$"))]
     pub favicon_ico: String,
     #[garde(length(max = 300), custom(site_path_or_empty))]
-    #[schemars(length(max = 300), regex(pattern = r"^(/[^\s]*)?$"))]
+    #[schemars(length(max = 300), regex(pattern = r"^(/([!-.0-~][!-~]*)?)?$"))]
     pub favicon96: String,
     #[garde(length(max = 300), custom(site_path_or_empty))]
-    #[schemars(length(max = 300), regex(pattern = r"^(/[^\s]*)?$"))]
+    #[schemars(length(max = 300), regex(pattern = r"^(/([!-.0-~][!-~]*)?)?$"))]
     pub apple_touch_icon: String,
     #[garde(length(max = 300), custom(site_path_or_empty))]
-    #[schemars(length(max = 300), regex(pattern = r"^(/[^\s]*)?$"))]
+    #[schemars(length(max = 300), regex(pattern = r"^(/([!-.0-~][!-~]*)?)?$"))]
     pub web_app192: String,
     #[garde(length(max = 300), custom(site_path_or_empty))]
-    #[schemars(length(max = 300), regex(pattern = r"^(/[^\s]*)?$"))]
+    #[schemars(length(max = 300), regex(pattern = r"^(/([!-.0-~][!-~]*)?)?$"))]
     pub web_app512: String,
 }
 
@@ -334,7 +367,7 @@ impl Default for Icons {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ThemeSettings {
     #[garde(dive)]
     pub default: DefaultTheme,
@@ -343,11 +376,11 @@ pub struct ThemeSettings {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct DefaultTheme {
     /// The name in the navigation bar (empty: the title).
     #[garde(length(chars, max = 60), custom(no_controls))]
-    #[schemars(length(max = 60))]
+    #[schemars(length(max = 60), regex(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub nav_bar_name: String,
     #[garde(dive)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -355,13 +388,23 @@ pub struct DefaultTheme {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Background {
     #[garde(length(max = 500), custom(image_url_or_empty))]
-    #[schemars(length(max = 500), regex(pattern = r"^(/[^\s]*|https?://[^\s/?#]+[^\s]*)?$"))]
+    #[schemars(
+        length(max = 500),
+        regex(
+            pattern = r"^(/([!-.0-~][!-~]*)?|https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?)?$"
+        )
+    )]
     pub home_image: String,
     #[garde(length(max = 500), custom(image_url_or_empty))]
-    #[schemars(length(max = 500), regex(pattern = r"^(/[^\s]*|https?://[^\s/?#]+[^\s]*)?$"))]
+    #[schemars(
+        length(max = 500),
+        regex(
+            pattern = r"^(/([!-.0-~][!-~]*)?|https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?)?$"
+        )
+    )]
     pub global_image: String,
     #[garde(dive)]
     pub light: Opacity,
@@ -389,7 +432,7 @@ impl Default for Background {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Opacity {
     #[garde(range(min = 0.0, max = 0.4))]
     #[schemars(range(min = 0.0, max = 0.4))]
@@ -397,13 +440,18 @@ pub struct Opacity {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct FuwariTheme {
     #[garde(length(max = 500), custom(image_url_or_empty))]
-    #[schemars(length(max = 500), regex(pattern = r"^(/[^\s]*|https?://[^\s/?#]+[^\s]*)?$"))]
+    #[schemars(
+        length(max = 500),
+        regex(
+            pattern = r"^(/([!-.0-~][!-~]*)?|https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?)?$"
+        )
+    )]
     pub home_bg: String,
     #[garde(length(max = 300), custom(site_path_or_empty))]
-    #[schemars(length(max = 300), regex(pattern = r"^(/[^\s]*)?$"))]
+    #[schemars(length(max = 300), regex(pattern = r"^(/([!-.0-~][!-~]*)?)?$"))]
     pub avatar: String,
     #[garde(range(min = 0, max = 360))]
     #[schemars(range(min = 0, max = 360))]
@@ -514,5 +562,19 @@ mod tests {
         config.email.sender_address = "not an address".into();
         let errors = config.validate().unwrap_err().to_string();
         assert!(errors.contains("site.icons.favicon_ico") && errors.contains("email.sender_address"), "{errors}");
+    }
+}
+
+#[cfg(test)]
+mod url_rules {
+    use super::*;
+
+    /// What the schema's URL pattern admits, the rule must accept (the
+    /// fuzzer sends exactly that).
+    #[test]
+    fn the_schema_pattern_is_no_wider_than_the_rule() {
+        for url in ["http://a", "https://blog.example.com:8080/hook?x=1#y", "http://0a.b-c.d9/\\^{}|", "http://x1.y/%zz"] {
+            assert!(is_http_url(url), "{url}");
+        }
     }
 }

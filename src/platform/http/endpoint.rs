@@ -140,6 +140,9 @@ pub struct Endpoint {
     pub input: Option<SchemaFn>,
     /// The body's media type (`application/json`, or `multipart/form-data`).
     pub input_type: &'static str,
+    /// The input is the query string, whatever the method (RFC 8058's
+    /// one-click POST carries its data in the URL).
+    pub input_in_query: bool,
     pub output: Option<SchemaFn>,
     /// The largest body this endpoint reads (default `FLINT_BODY_LIMIT`).
     body_limit: Option<BodyLimit>,
@@ -176,6 +179,7 @@ impl Endpoint {
             tokens_declared: false,
             input: None,
             input_type: "application/json",
+            input_in_query: false,
             output: None,
             body_limit: None,
         }
@@ -243,6 +247,13 @@ impl Endpoint {
     pub fn multipart_input<T: JsonSchema>(mut self) -> Self {
         self.input = Some(|g| g.subschema_for::<T>());
         self.input_type = "multipart/form-data";
+        self
+    }
+
+    /// Input from the query string on a method with a body.
+    pub fn query_input<T: JsonSchema>(mut self) -> Self {
+        self.input = Some(|g| g.subschema_for::<T>());
+        self.input_in_query = true;
         self
     }
 

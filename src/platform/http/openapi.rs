@@ -77,7 +77,7 @@ fn operation(endpoint: &Endpoint, generator: &mut schemars::SchemaGenerator, err
     let mut parameters = path_parameters(&endpoint.path);
     if let Some(input) = endpoint.input {
         let schema = input(generator).to_value();
-        if endpoint.method == Method::GET {
+        if endpoint.method == Method::GET || endpoint.input_in_query {
             parameters.extend(query_parameters(&schema, generator));
         } else {
             op["requestBody"] = json!({"required": true, "content": {endpoint.input_type: {"schema": schema}}});

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 pub use queue::{Queue, QueueMessage};
-pub use step::{Step, StepFailed};
+pub use step::{Permanent, Step, StepFailed};
 pub use worker::{MAX_ABANDONED, MAX_EXECUTIONS};
 
 use crate::platform::clock::{Clock, Millis, Timestamp};

@@ -60,6 +60,18 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// A failure retrying cannot mend (a mail server's 5xx, an address that
+/// does not exist): the step fails at once, whatever its retry policy.
+/// Return it as the step's error, or inside an `anyhow::Error`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Permanent(pub String);
+
+fn is_permanent<E: 'static>(error: &E) -> bool {
+    let any = error as &dyn std::any::Any;
+    any.is::<Permanent>() || any.downcast_ref::<anyhow::Error>().is_some_and(|e| e.is::<Permanent>())
+}
+
 impl Step {
     pub(crate) fn new(run_id: String, owner: String, db: Db, clock: Clock, stored: Vec<StepRow>) -> Self {
         Step(Arc::new(State {
@@ -84,7 +96,7 @@ impl Step {
     pub async fn run<T, E, F, Fut>(&self, name: &str, retry: RetryPolicy, work: F) -> Result<T, StepFailed>
     where
         T: Serialize + DeserializeOwned,
-        E: Display,
+        E: Display + 'static,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
@@ -111,12 +123,14 @@ impl Step {
         let attempt = previous_attempts + 1;
         let started_at = self.now();
         let started = Instant::now();
+        // (permanent, message): a `Permanent` failure is not retried.
+        let failed = |e: E| (is_permanent(&e), e.to_string());
         let outcome = match retry.timeout {
             Some(limit) => match tokio::time::timeout(limit, work()).await {
-                Ok(result) => result.map_err(|e| e.to_string()),
-                Err(_) => Err(format!("attempt timed out after {limit:?}")),
+                Ok(result) => result.map_err(failed),
+                Err(_) => Err((false, format!("attempt timed out after {limit:?}"))),
             },
-            None => work().await.map_err(|e| e.to_string()),
+            None => work().await.map_err(failed),
         };
         let duration_ms = started.elapsed().as_millis() as Millis;
         let now = self.now();
@@ -143,13 +157,13 @@ impl Step {
                 self.save(&attempt_record("completed", Some(&output), None, None, Some(now))).await;
                 Ok(value)
             }
-            Err(error) if (attempt as u32) <= retry.limit => {
+            Err((false, error)) if (attempt as u32) <= retry.limit => {
                 let wake_at = now + retry.delay_before_retry(attempt as u32).as_millis() as Millis;
                 tracing::info!(run_id = %self.0.run_id, step = name, attempt, %error, "step failed; retrying later");
                 self.save(&attempt_record("retrying", None, Some(&error), Some(wake_at), None)).await;
                 self.stop(Interrupt::Suspend(wake_at)).await
             }
-            Err(error) => {
+            Err((_, error)) => {
                 tracing::warn!(run_id = %self.0.run_id, step = name, attempt, %error, "step failed for good");
                 self.save(&attempt_record("failed", None, Some(&error), None, Some(now))).await;
                 Err(StepFailed { step: name.to_owned(), error })
