@@ -209,12 +209,7 @@ pub struct WebhookEndpoint {
     pub name: String,
     /// An http(s) URL.
     #[garde(length(max = 2000), custom(http_url))]
-    #[schemars(
-        length(max = 2000),
-        regex(
-            pattern = r"^https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?$"
-        )
-    )]
+    #[schemars(with = "HttpUrlSchema")]
     pub url: String,
     #[garde(skip)]
     pub enabled: bool,
@@ -288,15 +283,10 @@ pub struct SocialLink {
     pub platform: SocialPlatform,
     /// http(s), mailto: or a site path.
     #[garde(length(min = 1, max = 500), custom(link))]
-    #[schemars(
-        length(min = 1, max = 500),
-        regex(
-            pattern = r"^(https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?|mailto:[!-~]+|/([!-.0-~][!-~]*)?)$"
-        )
-    )]
+    #[schemars(with = "LinkSchema")]
     pub url: String,
     #[garde(inner(length(max = 300), custom(site_path_or_empty)))]
-    #[schemars(length(max = 300), regex(pattern = r"^(/([!-.0-~][!-~]*)?)?$"))]
+    #[schemars(with = "SitePathSchema")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icon: Option<String>,
     #[garde(inner(length(chars, max = 40), custom(no_controls)))]
@@ -334,22 +324,22 @@ fn social_links<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Icons {
     #[garde(length(max = 300), custom(site_path_or_empty))]
-    #[schemars(length(max = 300), regex(pattern = r"^(/([!-.0-~][!-~]*)?)?$"))]
+    #[schemars(with = "SitePathSchema")]
     pub favicon_svg: String,
     #[garde(length(max = 300), custom(site_path_or_empty))]
-    #[schemars(length(max = 300), regex(pattern = r"^(/([!-.0-~][!-~]*)?)?$"))]
+    #[schemars(with = "SitePathSchema")]
     pub favicon_ico: String,
     #[garde(length(max = 300), custom(site_path_or_empty))]
-    #[schemars(length(max = 300), regex(pattern = r"^(/([!-.0-~][!-~]*)?)?$"))]
+    #[schemars(with = "SitePathSchema")]
     pub favicon96: String,
     #[garde(length(max = 300), custom(site_path_or_empty))]
-    #[schemars(length(max = 300), regex(pattern = r"^(/([!-.0-~][!-~]*)?)?$"))]
+    #[schemars(with = "SitePathSchema")]
     pub apple_touch_icon: String,
     #[garde(length(max = 300), custom(site_path_or_empty))]
-    #[schemars(length(max = 300), regex(pattern = r"^(/([!-.0-~][!-~]*)?)?$"))]
+    #[schemars(with = "SitePathSchema")]
     pub web_app192: String,
     #[garde(length(max = 300), custom(site_path_or_empty))]
-    #[schemars(length(max = 300), regex(pattern = r"^(/([!-.0-~][!-~]*)?)?$"))]
+    #[schemars(with = "SitePathSchema")]
     pub web_app512: String,
 }
 
@@ -391,20 +381,10 @@ pub struct DefaultTheme {
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Background {
     #[garde(length(max = 500), custom(image_url_or_empty))]
-    #[schemars(
-        length(max = 500),
-        regex(
-            pattern = r"^(/([!-.0-~][!-~]*)?|https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?)?$"
-        )
-    )]
+    #[schemars(with = "ImageUrlSchema")]
     pub home_image: String,
     #[garde(length(max = 500), custom(image_url_or_empty))]
-    #[schemars(
-        length(max = 500),
-        regex(
-            pattern = r"^(/([!-.0-~][!-~]*)?|https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?)?$"
-        )
-    )]
+    #[schemars(with = "ImageUrlSchema")]
     pub global_image: String,
     #[garde(dive)]
     pub light: Opacity,
@@ -443,15 +423,10 @@ pub struct Opacity {
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct FuwariTheme {
     #[garde(length(max = 500), custom(image_url_or_empty))]
-    #[schemars(
-        length(max = 500),
-        regex(
-            pattern = r"^(/([!-.0-~][!-~]*)?|https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?)?$"
-        )
-    )]
+    #[schemars(with = "ImageUrlSchema")]
     pub home_bg: String,
     #[garde(length(max = 300), custom(site_path_or_empty))]
-    #[schemars(length(max = 300), regex(pattern = r"^(/([!-.0-~][!-~]*)?)?$"))]
+    #[schemars(with = "SitePathSchema")]
     pub avatar: String,
     #[garde(range(min = 0, max = 360))]
     #[schemars(range(min = 0, max = 360))]
@@ -463,6 +438,42 @@ impl Default for FuwariTheme {
         FuwariTheme { home_bg: String::new(), avatar: String::new(), primary_hue: 250 }
     }
 }
+
+// ---- what the schema says of addresses -----------------------------------------------
+//
+// The patterns admit a subset of what the rules below accept (ASCII, host
+// names whose last label starts with a letter), so a request the OpenAPI
+// document allows is never refused.
+
+const SITE_PATH: &str = r"^(/([!-.0-~][!-~]*)?)?$";
+const HTTP_URL: &str = r"^https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?$";
+const LINK: &str = r"^(https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?|mailto:[!-~]+|/([!-.0-~][!-~]*)?)$";
+const IMAGE_URL: &str = r"^(/([!-.0-~][!-~]*)?|https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?)?$";
+
+macro_rules! string_schema {
+    ($name:ident, $title:literal, $max:literal, $pattern:expr) => {
+        struct $name;
+
+        impl JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $title.into()
+            }
+
+            fn inline_schema() -> bool {
+                true
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({"type": "string", "maxLength": $max, "pattern": $pattern})
+            }
+        }
+    };
+}
+
+string_schema!(SitePathSchema, "SitePath", 300, SITE_PATH);
+string_schema!(HttpUrlSchema, "HttpUrl", 2000, HTTP_URL);
+string_schema!(ImageUrlSchema, "ImageUrl", 500, IMAGE_URL);
+string_schema!(LinkSchema, "Link", 500, LINK);
 
 // ---- rules ---------------------------------------------------------------------
 
