@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod cdn;
 pub mod email;
+pub mod friend_links;
 pub mod media;
 pub mod notifications;
 pub mod posts;
@@ -46,7 +47,8 @@ pub const GRAPH: &[(&str, &[&str])] = &[
     ("media", &["posts", "publishing"]),
     ("webhooks", &["settings"]),
     ("email", &["settings"]),
-    ("notifications", &["settings", "email", "webhooks", "publishing"]),
+    ("friend_links", &[]),
+    ("notifications", &["settings", "email", "webhooks", "publishing", "friend_links"]),
 ];
 
 /// Every feature's endpoints.
@@ -65,6 +67,7 @@ pub fn routes() -> Routes {
         .merge(settings::api::routes())
         .merge(webhooks::api::routes())
         .merge(email::api::routes())
+        .merge(friend_links::api::routes())
 }
 
 /// Every feature's durable workflows (and the platform's).
@@ -98,4 +101,6 @@ pub fn subscribers() -> Subscribers {
         .subscribe(media::workflows::LinkAfterUnpublish)
         .subscribe(media::workflows::UnlinkAfterDelete)
         .subscribe(notifications::workflows::NotifyPublished)
+        .subscribe(notifications::workflows::NotifyFriendLinkSubmitted)
+        .subscribe(notifications::workflows::NotifyFriendLinkDecided)
 }

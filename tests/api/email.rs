@@ -25,9 +25,9 @@ const SMTP_USER: &str = "flint";
 const SMTP_PASSWORD: &str = "maildev-password";
 
 /// A maildev of this test's own, requiring AUTH.
-struct MailDev {
+pub struct MailDev {
     child: Child,
-    smtp_port: u16,
+    pub smtp_port: u16,
     api: String,
 }
 
@@ -37,7 +37,7 @@ fn free_port() -> u16 {
 
 impl MailDev {
     /// `None` (with the reason printed) when `FLINT_TEST_MAILDEV` is unset.
-    async fn start() -> Option<MailDev> {
+    pub async fn start() -> Option<MailDev> {
         let smtp_port = free_port();
         Self::start_on(smtp_port).await
     }
@@ -70,7 +70,7 @@ impl MailDev {
         Some(MailDev { child, smtp_port, api })
     }
 
-    async fn emails(&self) -> Vec<Value> {
+    pub async fn emails(&self) -> Vec<Value> {
         reqwest::get(format!("{}/email", self.api)).await.unwrap().json::<Vec<Value>>().await.unwrap()
     }
 
@@ -88,7 +88,7 @@ impl Drop for MailDev {
     }
 }
 
-async fn configure_email(admin: &mut Client<'_>, port: u16, password: &str) {
+pub async fn configure_email(admin: &mut Client<'_>, port: u16, password: &str) {
     let mut config = admin.get("/_fn/getSystemConfig").await.body;
     config["email"] = json!({"host": "127.0.0.1", "port": port, "username": SMTP_USER, "password": password,
                              "senderName": "The Blog", "senderAddress": "blog@example.com"});

@@ -10,6 +10,7 @@ mod crash;
 mod email;
 mod errors;
 mod events;
+mod friend_links;
 mod graph;
 mod hardening;
 mod media;

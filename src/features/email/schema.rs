@@ -36,8 +36,8 @@ pub struct TestEmailInput {
     #[garde(length(chars, min = 1, max = 256))]
     #[schemars(length(min = 1, max = 256))]
     pub password: String,
-    #[garde(length(max = 254), custom(email_address))]
-    #[schemars(length(max = 254), regex(pattern = r"^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]*[^@\s.]$"))]
+    #[garde(length(chars, max = 254), custom(email_address))]
+    #[schemars(length(max = 254), regex(pattern = r"^[!-?A-~]+@[!-\-/-?A-~][!-?A-~]*\.[!-?A-~]*[!-\-/-?A-~]$"))]
     pub sender_address: String,
     #[garde(inner(length(chars, max = 100)))]
     #[schemars(length(max = 100))]
@@ -51,13 +51,13 @@ fn email_address(value: &str, _: &()) -> garde::Result {
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UnsubscribeInput {
-    #[garde(length(min = 1, max = 100))]
+    #[garde(length(chars, min = 1, max = 100))]
     #[schemars(length(min = 1, max = 100))]
     pub user_id: String,
     #[serde(rename = "type")]
     #[garde(skip)]
     pub kind: UnsubscribeType,
-    #[garde(length(min = 1, max = 200))]
+    #[garde(length(chars, min = 1, max = 200))]
     #[schemars(length(min = 1, max = 200))]
     pub token: String,
 }

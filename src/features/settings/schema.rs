@@ -43,7 +43,7 @@ pub struct EmailSettings {
     pub sender_name: String,
     /// An email address, or empty.
     #[garde(length(chars, max = 254), custom(empty_or_email))]
-    #[schemars(length(max = 254), regex(pattern = r"^$|^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]*[^@\s.]$"))]
+    #[schemars(length(max = 254), regex(pattern = r"^$|^[!-?A-~]+@[!-\-/-?A-~][!-?A-~]*\.[!-?A-~]*[!-\-/-?A-~]$"))]
     pub sender_address: String,
     /// The original's Resend API key: moved into the SMTP fields on save.
     #[serde(skip_serializing, default)]
@@ -215,7 +215,7 @@ pub struct WebhookEndpoint {
     pub enabled: bool,
     /// A `whsec_` secret (base64 after the prefix); empty makes one.
     /// Masked when read; send the mask back to keep it.
-    #[garde(length(max = 200), custom(no_controls))]
+    #[garde(length(chars, max = 200), custom(no_controls))]
     #[schemars(length(max = 200), regex(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     #[serde(default)]
     pub secret: String,

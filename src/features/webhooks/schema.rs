@@ -48,7 +48,7 @@ pub struct WebhookDelivery {
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EndpointIdInput {
-    #[garde(length(min = 1, max = 64))]
+    #[garde(length(chars, min = 1, max = 64))]
     #[schemars(length(min = 1, max = 64))]
     pub endpoint_id: String,
 }
