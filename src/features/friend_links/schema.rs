@@ -81,6 +81,9 @@ impl From<FriendLink> for PublicFriendLink {
 
 const HTTP_URL: &str = r"^https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?$";
 const EMAIL: &str = r"^[!-?A-~]+@[!-\-/-?A-~][!-?A-~]*\.[!-?A-~]*[!-\-/-?A-~]$";
+const OPTIONAL_HTTP_URL: &str =
+    r"^$|^https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?$";
+const OPTIONAL_EMAIL: &str = r"^$|^[!-?A-~]+@[!-\-/-?A-~][!-?A-~]*\.[!-?A-~]*[!-\-/-?A-~]$";
 const TEXT: &str = r"^[^\u0000-\u001f\u007f-\u009f]*$";
 const NAME: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
 
@@ -126,12 +129,7 @@ pub struct SubmitInput {
     pub description: Option<String>,
     /// Empty, or an http(s) URL.
     #[garde(inner(length(max = 500), custom(optional_url)))]
-    #[schemars(
-        length(max = 500),
-        regex(
-            pattern = r"^$|^https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?$"
-        )
-    )]
+    #[schemars(length(max = 500), regex(pattern = OPTIONAL_HTTP_URL))]
     pub logo_url: Option<String>,
     /// Where the result is sent; never shown publicly.
     #[garde(length(chars, max = 254), custom(email))]
@@ -153,16 +151,11 @@ pub struct CreateInput {
     #[schemars(length(max = 300), regex(pattern = TEXT))]
     pub description: Option<String>,
     #[garde(inner(length(max = 500), custom(optional_url)))]
-    #[schemars(
-        length(max = 500),
-        regex(
-            pattern = r"^$|^https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?$"
-        )
-    )]
+    #[schemars(length(max = 500), regex(pattern = OPTIONAL_HTTP_URL))]
     pub logo_url: Option<String>,
     /// Empty, or an email address.
     #[garde(inner(length(chars, max = 254), custom(optional_email)))]
-    #[schemars(length(max = 254), regex(pattern = r"^$|^[!-?A-~]+@[!-\-/-?A-~][!-?A-~]*\.[!-?A-~]*[!-\-/-?A-~]$"))]
+    #[schemars(length(max = 254), regex(pattern = OPTIONAL_EMAIL))]
     pub contact_email: Option<String>,
 }
 
@@ -182,15 +175,10 @@ pub struct UpdateInput {
     #[schemars(length(max = 300), regex(pattern = TEXT))]
     pub description: Option<String>,
     #[garde(inner(length(max = 500), custom(optional_url)))]
-    #[schemars(
-        length(max = 500),
-        regex(
-            pattern = r"^$|^https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/[!-~]*)?$"
-        )
-    )]
+    #[schemars(length(max = 500), regex(pattern = OPTIONAL_HTTP_URL))]
     pub logo_url: Option<String>,
     #[garde(inner(length(chars, max = 254), custom(optional_email)))]
-    #[schemars(length(max = 254), regex(pattern = r"^$|^[!-?A-~]+@[!-\-/-?A-~][!-?A-~]*\.[!-?A-~]*[!-\-/-?A-~]$"))]
+    #[schemars(length(max = 254), regex(pattern = OPTIONAL_EMAIL))]
     pub contact_email: Option<String>,
 }
 
