@@ -12,6 +12,7 @@
 
 pub mod accounts;
 pub mod cdn;
+pub mod comments;
 pub mod email;
 pub mod friend_links;
 pub mod media;
@@ -48,7 +49,8 @@ pub const GRAPH: &[(&str, &[&str])] = &[
     ("webhooks", &["settings"]),
     ("email", &["settings"]),
     ("friend_links", &[]),
-    ("notifications", &["settings", "email", "webhooks", "publishing", "friend_links"]),
+    ("comments", &["publishing", "settings"]),
+    ("notifications", &["settings", "email", "webhooks", "publishing", "friend_links", "comments"]),
 ];
 
 /// Every feature's endpoints.
@@ -68,6 +70,7 @@ pub fn routes() -> Routes {
         .merge(webhooks::api::routes())
         .merge(email::api::routes())
         .merge(friend_links::api::routes())
+        .merge(comments::api::routes())
 }
 
 /// Every feature's durable workflows (and the platform's).
@@ -80,6 +83,7 @@ pub fn workflows() -> Registry {
         .register(publishing::workflows::ScheduledPublish)
         .register(revisions::workflows::AutoSnapshot)
         .register(media::workflows::RemoveObjects)
+        .register(comments::workflows::ModerateComment)
         .register(crate::platform::workflow::Queue::<webhooks::workflows::WebhookMessage>::new())
         .register(crate::platform::workflow::Queue::<email::workflows::EmailMessage>::new())
 }
@@ -103,4 +107,6 @@ pub fn subscribers() -> Subscribers {
         .subscribe(notifications::workflows::NotifyPublished)
         .subscribe(notifications::workflows::NotifyFriendLinkSubmitted)
         .subscribe(notifications::workflows::NotifyFriendLinkDecided)
+        .subscribe(notifications::workflows::NotifyCommentCreated)
+        .subscribe(notifications::workflows::NotifyCommentStatusChanged)
 }

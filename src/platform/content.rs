@@ -287,6 +287,70 @@ pub fn sanitize(html: &str) -> String {
     SANITIZER.clean(html).to_string()
 }
 
+/// A comment rendered: sanitised HTML, its plain text, and how many links it has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedComment {
+    pub html: String,
+    pub plain_text: String,
+    pub links: usize,
+}
+
+/// Comments allow a small subset: paragraphs, emphasis, code, links,
+/// quotes and lists. Links leave the site marked as user content.
+static COMMENT_SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut builder = ammonia::Builder::empty();
+    builder
+        .tags(["p", "br", "em", "strong", "del", "code", "pre", "a", "blockquote", "ul", "ol", "li"].into())
+        .tag_attributes([("a", ["href"].into()), ("ol", ["start"].into())].into())
+        .url_schemes(["http", "https", "mailto"].into())
+        .url_relative(ammonia::UrlRelative::Deny)
+        .link_rel(Some("nofollow ugc noopener"))
+        .strip_comments(true);
+    builder
+});
+
+/// Renders a comment's Markdown. Raw HTML is shown as text, never parsed;
+/// anything outside the subset is reduced to its text by the sanitiser.
+pub fn render_comment(markdown: &str) -> Result<RenderedComment, ContentError> {
+    let mut options = Options::default();
+    options.extension.strikethrough = true;
+    options.extension.autolink = true;
+    options.extension.cjk_friendly_emphasis = true;
+    options.render.escape = true;
+    let arena = Arena::new();
+    let root = comrak::parse_document(&arena, markdown, &options);
+    check_nesting(root)?;
+    // Raw HTML is the author's text: shown (escaped) in a paragraph, and counted as text.
+    for node in root.descendants().collect::<Vec<_>>() {
+        let literal = match &node.data().value {
+            NodeValue::HtmlBlock(block) => Some((true, block.literal.trim_end().to_owned())),
+            NodeValue::HtmlInline(raw) => Some((false, raw.clone())),
+            _ => None,
+        };
+        match literal {
+            Some((true, text)) => {
+                node.data_mut().value = NodeValue::Paragraph;
+                node.append(arena.alloc(comrak::nodes::Ast::new(NodeValue::Text(text.into()), (0, 0).into()).into()));
+            }
+            Some((false, text)) => node.data_mut().value = NodeValue::Text(text.into()),
+            None => {}
+        }
+    }
+    let links = root.descendants().filter(|n| matches!(n.data().value, NodeValue::Link(_))).count();
+    let mut plain_text = String::new();
+    block_text(root, &mut plain_text);
+    let mut html = String::new();
+    if comrak::format_html(root, &options, &mut html).is_err() {
+        html.clear();
+    }
+    Ok(RenderedComment { html: COMMENT_SANITIZER.clean(&html).to_string(), plain_text: collapse_blank_lines(&plain_text), links })
+}
+
+/// [`render_comment`] on a render thread, with a deadline.
+pub async fn render_comment_bounded(markdown: Arc<str>) -> Result<RenderedComment, ContentError> {
+    on_render_thread(move || render_comment(&markdown)).await?
+}
+
 fn inline_text<'a>(node: &'a AstNode<'a>, out: &mut String) {
     for child in node.children() {
         match &child.data().value {
@@ -487,5 +551,18 @@ mod tests {
             assert!(matches!(result, Ok(_) | Err(ContentError::TooDeep { .. })), "{result:?}");
             assert_eq!(check_bounded(input.into()).await.is_err(), result.is_err());
         }
+    }
+
+    #[test]
+    fn comments_keep_the_subset_and_lose_scripts() {
+        let c = render_comment("Hi *there* <script>alert(1)</script> [x](javascript:alert(1)) [ok](https://example.com) https://auto.example\n\n> quoted\n\n# Big").unwrap();
+        assert!(!c.html.contains("<script"), "{}", c.html);
+        assert!(!c.html.contains("javascript:"), "{}", c.html);
+        assert!(c.html.contains("&lt;script&gt;"), "raw HTML shows as text: {}", c.html);
+        assert!(c.html.contains(r#"<a href="https://example.com" rel="nofollow ugc noopener">ok</a>"#), "{}", c.html);
+        assert!(c.html.contains("<em>there</em>") && c.html.contains("<blockquote>"), "{}", c.html);
+        assert!(!c.html.contains("<h1"), "headings are reduced to text: {}", c.html);
+        assert_eq!(c.links, 3, "the javascript: link, the link and the autolink");
+        assert!(c.plain_text.contains("quoted"));
     }
 }

@@ -14,7 +14,7 @@ async fn quiet(backend: Backend) -> TestApp {
 }
 
 /// Creates a post with `fields` (title, content, ...) and returns its id.
-async fn draft(admin: &mut Client<'_>, fields: Value) -> i64 {
+pub async fn draft(admin: &mut Client<'_>, fields: Value) -> i64 {
     let id = admin.post("/_fn/createEmptyPost", json!({})).await.body["id"].as_i64().expect("an id");
     let mut data = fields;
     if data.get("slug").is_none() {
@@ -30,7 +30,7 @@ async fn draft(admin: &mut Client<'_>, fields: Value) -> i64 {
     id
 }
 
-async fn publish(app: &TestApp, admin: &mut Client<'_>, id: i64, status: &str) -> Value {
+pub async fn publish(app: &TestApp, admin: &mut Client<'_>, id: i64, status: &str) -> Value {
     let res = admin.post("/_fn/startPostProcessWorkflow", json!({"id": id, "status": status})).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
     app.settle().await;

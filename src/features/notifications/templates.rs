@@ -105,6 +105,14 @@ pub fn wording(kind: NotificationType, locale: Locale) -> Wording {
     }
 }
 
+/// How an author who left no name is called.
+pub fn someone(locale: Locale) -> &'static str {
+    match locale {
+        Locale::En => "Someone",
+        Locale::Zh => "有人",
+    }
+}
+
 /// The unsubscribe link's words.
 pub fn unsubscribe_label(locale: Locale) -> &'static str {
     match locale {

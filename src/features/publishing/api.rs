@@ -66,13 +66,6 @@ pub fn routes() -> Routes {
                 .handler(related_by_path),
         )
         .route(public(Endpoint::query("getPinnedPosts")).summary("Pinned posts").output::<Vec<PublicPostItem>>().handler(pinned))
-        .route(
-            public(Endpoint::query("getPopularPosts"))
-                .summary("The most read posts (the most recent until page views exist)")
-                .input::<LimitInput>()
-                .output::<Vec<PublicPostItem>>()
-                .handler(popular),
-        )
         .route(tag_cloud(Endpoint::query("getTags")))
         .route(tag_cloud(Endpoint::rest(Method::GET, "/api/tags", "listTags")))
         .route(
@@ -119,10 +112,6 @@ async fn related_by_path(
 
 async fn pinned(ctx: DbCtx) -> Result<Json<Vec<PublicPostItem>>, AppError> {
     Ok(Json(service::pinned(&ctx).await?))
-}
-
-async fn popular(ctx: DbCtx, ValidQuery(input): ValidQuery<LimitInput>) -> Result<Json<Vec<PublicPostItem>>, AppError> {
-    Ok(Json(service::popular(&ctx, input.limit.unwrap_or(5)).await?))
 }
 
 async fn tag_cloud(ctx: DbCtx) -> Result<Response, AppError> {

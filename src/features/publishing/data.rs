@@ -206,6 +206,16 @@ pub async fn public_by_ids(db: &Db, ids: &[i64], now: Millis) -> sqlx::Result<Ve
     })
 }
 
+/// `(id, slug, title, summary)` of a post readers may open now.
+pub async fn reachable_post(db: &Db, id: i64, now: Millis) -> sqlx::Result<Option<(i64, String, String, String)>> {
+    on_read!(db, |pool| sqlx::query_as::<_, (i64, String, String, String)>(sql(format!(
+        "SELECT pp.post_id, pp.slug, pp.title, pp.summary FROM public_posts pp WHERE pp.post_id = $2 AND {REACHABLE}"
+    )))
+    .bind(now)
+    .bind(id)
+    .fetch_optional(pool))
+}
+
 /// Listed posts sharing tags with the post at `slug`, most shared tags first.
 pub async fn related_ids(db: &Db, slug: &str, now: Millis, limit: i64) -> sqlx::Result<Vec<i64>> {
     let limit = crate::platform::db::limit(limit);

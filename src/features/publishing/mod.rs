@@ -1,7 +1,7 @@
 //! Publishing: the public read model (`public_posts`, `public_post_tags`),
 //! the publish pipeline that builds it from the editable post
 //! (`post-process`, `scheduled-publish`), and every public read of posts —
-//! list, detail, related, pinned, popular, the tag cloud, and the inputs of
+//! list, detail, related, pinned, the tag cloud, and the inputs of
 //! feeds, the sitemap and search — cached as ready-to-send bytes.
 //!
 //! Each change of the read model is one transaction with its events

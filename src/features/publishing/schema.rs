@@ -21,7 +21,7 @@ use crate::platform::content::TocEntry;
 /// snapshot `pp`.
 pub const LISTED: &str = "pp.visibility = 'public' AND pp.published_at <= $1";
 
-/// Every cached public list (pages, pinned, popular, related ids).
+/// Every cached public list (pages, pinned, related ids).
 pub const POSTS_LIST: Namespace = Namespace::versioned("posts:list");
 /// Every cached public detail.
 pub const POSTS_DETAIL: Namespace = Namespace::versioned("posts:detail");
@@ -58,10 +58,6 @@ pub fn pinned_key() -> Key<Vec<PublicPostItem>> {
     Key::json(POSTS_LIST, WEEK).part("pinned")
 }
 
-pub fn popular_key(limit: u32) -> Key<Vec<PublicPostItem>> {
-    Key::json(POSTS_LIST, Duration::from_secs(3 * 3600)).part("popular").part(limit)
-}
-
 /// `findPostById`: the post, and whether readers see its current state.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -96,6 +92,15 @@ pub struct PublicDetailRow {
     pub toc_json: String,
     /// `[[id, name], ...]`, sorted by name.
     pub tags_json: String,
+}
+
+/// What other features need to name a public post.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PostRef {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

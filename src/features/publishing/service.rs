@@ -27,8 +27,8 @@ use crate::platform::workflow::{CreateOptions, EngineError};
 use super::data::{self, PublicPage, PublicSnapshot};
 use super::events::{PostDeleted, PostPublished, PostUnpublished, PublicPostsChanged};
 use super::schema::{
-    ListQuery, POSTS_DETAIL, POSTS_LIST, PostListResponse, PostWithSync, PublicDetailRow, PublicPostDetail, PublicPostItem, PublicPostRow,
-    PublishOutput, detail_key, list_key, pinned_key, popular_key, public_tags_key, related_key,
+    ListQuery, POSTS_DETAIL, POSTS_LIST, PostListResponse, PostRef, PostWithSync, PublicDetailRow, PublicPostDetail, PublicPostItem,
+    PublicPostRow, PublishOutput, detail_key, list_key, pinned_key, public_tags_key, related_key,
 };
 use super::workflows::{PostProcess, PostProcessParams, ScheduledPublish, ScheduledPublishParams};
 
@@ -173,9 +173,21 @@ pub async fn related(ctx: &DbCtx, slug: &str, limit: u32) -> Result<Vec<PublicPo
             Ok::<_, PublishError>(data::related_ids(&ctx.db, slug, now, i64::from(limit)).await?)
         })
         .await?;
-    let mut by_id: HashMap<i64, PublicPostRow> = data::public_by_ids(&ctx.db, &ids, now).await?.into_iter().map(|r| (r.id, r)).collect();
+    listed_in_order(ctx, &ids).await
+}
+
+/// The listed posts among `ids`, in the order given (posts read live).
+pub async fn listed_in_order(ctx: &DbCtx, ids: &[i64]) -> Result<Vec<PublicPostItem>> {
+    let rows = data::public_by_ids(&ctx.db, ids, ctx.clock.now_ms()).await?;
+    let mut by_id: HashMap<i64, PublicPostRow> = rows.into_iter().map(|r| (r.id, r)).collect();
     let ordered: Vec<_> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
     with_public_tags(ctx, ordered).await
+}
+
+/// A post readers may open now (listed or unlisted), if it is one.
+pub async fn reachable(app: &DbCtx, id: i64) -> Result<Option<PostRef>> {
+    let row = data::reachable_post(&app.db, id, app.clock.now_ms()).await?;
+    Ok(row.map(|(id, slug, title, summary)| PostRef { id, slug, title, summary }))
 }
 
 pub async fn pinned(ctx: &DbCtx) -> Result<Vec<PublicPostItem>> {
@@ -183,16 +195,6 @@ pub async fn pinned(ctx: &DbCtx) -> Result<Vec<PublicPostItem>> {
         .get_or_load(&pinned_key(), || async {
             let rows = data::pinned_public(&ctx.db, ctx.clock.now_ms()).await?;
             with_public_tags(ctx, rows).await
-        })
-        .await
-}
-
-/// The most read posts; until page views exist, the most recent ones.
-pub async fn popular(ctx: &DbCtx, limit: u32) -> Result<Vec<PublicPostItem>> {
-    ctx.cache
-        .get_or_load(&popular_key(limit), || async {
-            let query = ListQuery { cursor: None, limit, tag_name: None, category: None, exclude_pinned: false };
-            load_page(ctx, &query).await.map(|page| page.items)
         })
         .await
 }

@@ -18,6 +18,50 @@ pub struct SystemConfig {
     pub notification: NotificationSettings,
     #[garde(dive)]
     pub site: SiteSettings,
+    #[garde(dive)]
+    pub comments: CommentSettings,
+}
+
+/// How readers' comments are moderated (admins' comments are published at once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ModerationMode {
+    /// The rule check, then the AI reviewer: safe is published, anything
+    /// else (or an AI failure) waits for an admin.
+    Ai,
+    /// Every comment waits for an admin.
+    Manual,
+    /// The rule check only: a comment that passes is published at once.
+    Open,
+}
+
+/// Comment moderation (issue 20). `moderation` unset means `ai` when an AI
+/// endpoint is configured (`FLINT_AI_*`), else `manual`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct CommentSettings {
+    #[garde(skip)]
+    pub moderation: Option<ModerationMode>,
+    /// A comment with more links than this waits for review.
+    #[garde(range(max = 100))]
+    #[schemars(range(max = 100))]
+    pub max_links: u32,
+    /// Words or phrases (case-insensitive) that send a comment to review; at most 500.
+    #[garde(length(max = 500), inner(length(chars, min = 1, max = 100), custom(visible)))]
+    #[schemars(
+        length(max = 500),
+        inner(
+            length(min = 1, max = 100),
+            regex(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$")
+        )
+    )]
+    pub block_list: Vec<String>,
+}
+
+impl Default for CommentSettings {
+    fn default() -> Self {
+        CommentSettings { moderation: None, max_links: 2, block_list: Vec::new() }
+    }
 }
 
 /// SMTP: port 465 is implicit TLS, any other port STARTTLS (plain only to a

@@ -139,6 +139,10 @@ pub fn normalize(app: &DbCtx, config: &mut SystemConfig) {
     if site.title.is_empty() {
         site.title = app.config.site.title.clone();
     }
+    let comments = &mut config.comments;
+    comments.block_list = comments.block_list.iter().map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty()).collect();
+    comments.block_list.sort();
+    comments.block_list.dedup();
     for webhook in &mut config.notification.webhooks {
         webhook.name = webhook.name.trim().to_owned();
         webhook.events.sort_by_key(|t| t.as_str());
