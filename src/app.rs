@@ -129,6 +129,7 @@ async fn connect(
     let state = AppState::new(AppServices {
         events: EventBus::new(subscribers, engine.clone(), db.clone()),
         workflows: engine.clone(),
+        batches: crate::platform::batch::Batches::new(),
         images: ImageWorkers::new(config.media.resize_workers, config.media.memory_cache),
         config,
         db,

@@ -13,10 +13,12 @@
 pub mod accounts;
 pub mod cdn;
 pub mod comments;
+pub mod dashboard;
 pub mod email;
 pub mod friend_links;
 pub mod media;
 pub mod notifications;
+pub mod page_views;
 pub mod posts;
 pub mod publishing;
 pub mod revisions;
@@ -50,6 +52,8 @@ pub const GRAPH: &[(&str, &[&str])] = &[
     ("email", &["settings"]),
     ("friend_links", &[]),
     ("comments", &["publishing", "settings"]),
+    ("page_views", &["publishing"]),
+    ("dashboard", &["accounts", "comments", "media", "page_views", "posts", "publishing"]),
     ("notifications", &["settings", "email", "webhooks", "publishing", "friend_links", "comments"]),
 ];
 
@@ -71,6 +75,8 @@ pub fn routes() -> Routes {
         .merge(email::api::routes())
         .merge(friend_links::api::routes())
         .merge(comments::api::routes())
+        .merge(page_views::api::routes())
+        .merge(dashboard::api::routes())
 }
 
 /// Every feature's durable workflows (and the platform's).
@@ -84,6 +90,7 @@ pub fn workflows() -> Registry {
         .register(revisions::workflows::AutoSnapshot)
         .register(media::workflows::RemoveObjects)
         .register(comments::workflows::ModerateComment)
+        .register(crate::platform::workflow::Queue::<crate::platform::batch::Batch<page_views::schema::PageView>>::new())
         .register(crate::platform::workflow::Queue::<webhooks::workflows::WebhookMessage>::new())
         .register(crate::platform::workflow::Queue::<email::workflows::EmailMessage>::new())
 }

@@ -2,6 +2,7 @@
 
 pub mod ai;
 pub mod auth;
+pub mod batch;
 pub mod cache;
 pub mod clock;
 pub mod config;

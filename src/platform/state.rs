@@ -8,6 +8,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::platform::ai::AiClient;
 use crate::platform::auth::{PasswordHasher, secret::ServerSecret};
+use crate::platform::batch::Batches;
 use crate::platform::cache::CacheService;
 use crate::platform::clock::Clock;
 use crate::platform::config::Config;
@@ -37,6 +38,8 @@ pub struct AppServices {
     pub workflows: WorkflowEngine,
     /// Domain events: emitted with the change, delivered to each subscriber as its own run.
     pub events: EventBus,
+    /// Items (page views) collected in memory and queued a batch at a time.
+    pub batches: Batches,
     pub clock: Clock,
     pub passwords: PasswordHasher,
     pub secret: ServerSecret,

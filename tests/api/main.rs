@@ -15,6 +15,7 @@ mod friend_links;
 mod graph;
 mod hardening;
 mod media;
+mod page_views;
 mod platform;
 pub mod posts;
 mod rate_limit;

@@ -184,6 +184,12 @@ pub async fn listed_in_order(ctx: &DbCtx, ids: &[i64]) -> Result<Vec<PublicPostI
     with_public_tags(ctx, ordered).await
 }
 
+/// The newest listed posts (read live).
+pub async fn newest_listed(ctx: &DbCtx, limit: u32) -> Result<Vec<PublicPostItem>> {
+    let query = ListQuery { cursor: None, limit, tag_name: None, category: None, exclude_pinned: false };
+    load_page(ctx, &query).await.map(|page| page.items)
+}
+
 /// A post readers may open now (listed or unlisted), if it is one.
 pub async fn reachable(app: &DbCtx, id: i64) -> Result<Option<PostRef>> {
     let row = data::reachable_post(&app.db, id, app.clock.now_ms()).await?;
