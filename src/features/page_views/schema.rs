@@ -45,7 +45,7 @@ pub struct RecordInput {
     pub post_id: i64,
 }
 
-const SLUG_LIST: &str = r"^[a-z0-9-]+(,[a-z0-9-]+)*$";
+const SLUG_LIST: &str = r"^[a-z0-9-]{1,200}(,[a-z0-9-]{1,200}){0,49}$";
 
 fn slug_list(value: &str, _: &()) -> garde::Result {
     let slugs: Vec<&str> = value.split(',').collect();
@@ -62,9 +62,9 @@ fn slug_list(value: &str, _: &()) -> garde::Result {
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ViewCountsInput {
-    /// Up to 50 post slugs, separated by commas.
-    #[garde(length(max = 10_200), custom(slug_list))]
-    #[schemars(length(min = 1, max = 10_200), regex(pattern = SLUG_LIST))]
+    /// Up to 50 post slugs, separated by commas (2,000 characters at most: it is a URL).
+    #[garde(length(max = 2000), custom(slug_list))]
+    #[schemars(length(min = 1, max = 2000), regex(pattern = SLUG_LIST))]
     pub slugs: String,
 }
 
