@@ -156,7 +156,7 @@ mkdir -p bench/results
   echo
   echo "Reads while views are recorded keep **${kept}×** of their ratio without them (the bar: 0.8×)."
   echo
-  echo "Every view request of the run (about $(python3 -c "print(round(($v_f + $u_f * 0) * $duration * $rounds))") in the first row alone) became **$written** rows (the distinct"
-  echo "visitor-and-post pairs of 30 minutes) in **$batches** batches, each one INSERT."
+  echo "The run's recordPageView requests (about $(python3 -c "print(round($v_f * $duration * $rounds))") in the measured rounds of the first row alone, from"
+  echo "1,000 browsers) became **$written** rows (one per visitor and post in 30 minutes) in **$batches** batches, each one INSERT."
 } >bench/results/page-views.md
 cat bench/results/page-views.md

@@ -30,6 +30,22 @@ impl AiClient {
         Ok(AiClient { http, endpoint: format!("{}/chat/completions", base_url.trim_end_matches('/')), api_key, model: model.to_owned() })
     }
 
+    /// Sends a chat completion request; the first choice's text.
+    async fn chat(&self, body: &Value) -> anyhow::Result<String> {
+        let response = self
+            .http
+            .post(&self.endpoint)
+            .bearer_auth(self.api_key.expose_secret())
+            .json(body)
+            .send()
+            .await
+            .context("calling the AI endpoint")?;
+        let status = response.status();
+        anyhow::ensure!(status.is_success(), "the AI endpoint answered {status}");
+        let reply: Value = response.json().await.context("reading the AI endpoint's answer")?;
+        Ok(reply["choices"][0]["message"]["content"].as_str().unwrap_or_default().to_owned())
+    }
+
     /// A summary of `text` in its own language, at most about 200 characters.
     pub async fn summarize(&self, text: &str) -> anyhow::Result<String> {
         let input: String = text.chars().take(MAX_INPUT_CHARS).collect();
@@ -42,18 +58,8 @@ impl AiClient {
                 {"role": "user", "content": input},
             ],
         });
-        let response = self
-            .http
-            .post(&self.endpoint)
-            .bearer_auth(self.api_key.expose_secret())
-            .json(&body)
-            .send()
-            .await
-            .context("calling the AI endpoint")?;
-        let status = response.status();
-        anyhow::ensure!(status.is_success(), "the AI endpoint answered {status}");
-        let reply: Value = response.json().await.context("reading the AI endpoint's answer")?;
-        let summary = reply["choices"][0]["message"]["content"].as_str().map(str::trim).unwrap_or_default();
+        let reply = self.chat(&body).await?;
+        let summary = reply.trim();
         anyhow::ensure!(!summary.is_empty(), "the AI endpoint answered without a summary");
         Ok(summary.chars().take(400).collect())
     }
@@ -112,18 +118,7 @@ impl AiClient {
                 {"role": "user", "content": serde_json::to_string(request)?},
             ],
         });
-        let response = self
-            .http
-            .post(&self.endpoint)
-            .bearer_auth(self.api_key.expose_secret())
-            .json(&body)
-            .send()
-            .await
-            .context("calling the AI endpoint")?;
-        let status = response.status();
-        anyhow::ensure!(status.is_success(), "the AI endpoint answered {status}");
-        let reply: Value = response.json().await.context("reading the AI endpoint's answer")?;
-        let content = reply["choices"][0]["message"]["content"].as_str().unwrap_or_default();
+        let content = self.chat(&body).await?;
         let mut verdict: ModerationVerdict = serde_json::from_str(content.trim())
             .with_context(|| format!("the AI endpoint's verdict is not {{safe, reason}}: {content:.200}"))?;
         verdict.reason = verdict.reason.trim().chars().take(500).collect();
