@@ -263,6 +263,9 @@ async fn the_ai_reviewer_publishes_safe_comments_and_holds_the_rest(backend: Bac
 
     let good = comment(&mut ann, json!({"postId": post, "content": "A thoughtful remark"})).await;
     assert_eq!(good["status"], "verifying", "AI moderation is the default when an AI endpoint is configured");
+    assert_eq!(roots(&mut app.user(), post).await["total"], 0, "a comment waiting for the AI is hidden from readers");
+    let own = roots(&mut ann, post).await;
+    assert_eq!((own["total"].as_i64(), own["items"][0]["status"].as_str()), (Some(1), Some("verifying")), "but shown to its author");
     let bad = comment(&mut ann, json!({"postId": post, "content": "Buy spam now"})).await;
     app.settle().await;
     assert_eq!(status_of(&mut admin, good["id"].as_i64().unwrap()).await, ("published".to_owned(), "Civil".to_owned()));
