@@ -20,7 +20,43 @@ backend_tests!(
     update_user_changes_the_profile,
     admin_manages_roles_but_keeps_the_last_admin,
     https_sites_use_host_prefixed_secure_cookies,
+    an_account_moved_from_the_original_signs_in_and_is_rehashed,
 );
+
+/// Issue 21 item 3: the original's scrypt hash (`saltHex:keyHex`, spec
+/// §7.3), made by Node's `crypto.scryptSync` for "correct horse é".
+const ORIGINAL_HASH: &str = "0123456789abcdef0123456789abcdef:b4421549e49bced2eef8430ba9291a7ed5833b9f49353a7272d473ebc353357e5eb1b816a7cb09d2a760a0df958210b440c427245026f07157d74a1f111c1b6e";
+
+async fn an_account_moved_from_the_original_signs_in_and_is_rehashed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.signed_up("moved@example.com", "Moved").await;
+    let stored = |app: &TestApp| {
+        let db = app.state.db.clone();
+        async move {
+            flint::on_read!(&db, |pool| sqlx::query_scalar::<_, String>(
+                "SELECT password_hash FROM users WHERE email = 'moved@example.com'"
+            )
+            .fetch_one(pool))
+            .unwrap()
+        }
+    };
+    flint::execute!(
+        &app.state.db,
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE email = 'moved@example.com'").bind(ORIGINAL_HASH)
+    )
+    .unwrap();
+    let sign_in = |password: &'static str| {
+        let mut client = app.user();
+        async move { client.post("/api/auth/sign-in/email", json!({"email": "moved@example.com", "password": password})).await.status }
+    };
+    assert_eq!(sign_in("correct horse e").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(stored(&app).await, ORIGINAL_HASH, "a wrong password changes nothing");
+    // The decomposed é is the same password after NFKC, as in the original.
+    assert_eq!(sign_in("correct horse e\u{301}").await, StatusCode::OK);
+    let upgraded = stored(&app).await;
+    assert!(upgraded.starts_with("$argon2id$"), "re-hashed at once: {upgraded}");
+    assert_eq!(sign_in("correct horse \u{e9}").await, StatusCode::OK, "and the same password still works");
+}
 
 async fn sign_up_sign_in_sign_out_and_get_session(backend: Backend) {
     let app = TestApp::spawn(backend).await;

@@ -161,14 +161,20 @@ pub async fn sign_in(ctx: &DbCtx, input: &SignInInput, client: &ClientInfo) -> R
         .await
         .map_err(|refusal| refusal.into_error(|retry_after_ms| AccountError::TooManySignIns { retry_after_ms }))?;
     let found = data::find_by_email(&ctx.db, input.email.trim()).await?;
-    let stored_hash = found.as_ref().and_then(|f| f.password_hash.as_deref());
-    let password_ok = ctx.passwords.verify(&input.password, stored_hash).await?;
+    let stored_hash = found.as_ref().and_then(|f| f.password_hash.clone());
+    let password_ok = ctx.passwords.verify(&input.password, stored_hash.as_deref()).await?;
     let user = match found {
         Some(found) if password_ok => found.user,
         _ => return Err(AccountError::InvalidCredentials),
     };
     if user.banned {
         return Err(AccountError::Banned);
+    }
+    // An account moved from the original keeps its scrypt hash until its
+    // owner signs in; then it becomes Argon2id.
+    if stored_hash.as_deref().is_some_and(crate::platform::auth::password::is_legacy) {
+        let upgraded = ctx.passwords.hash(&input.password).await?;
+        data::update_password(&ctx.db, &user.id, &upgraded, ctx.clock.now_ms()).await?;
     }
     let session = session::open(&ctx.db, &ctx.clock, &user.id, client).await?;
     Ok((user, session))
