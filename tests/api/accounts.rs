@@ -21,6 +21,7 @@ backend_tests!(
     admin_manages_roles_but_keeps_the_last_admin,
     https_sites_use_host_prefixed_secure_cookies,
     an_account_moved_from_the_original_signs_in_and_is_rehashed,
+    user_has_password_says_so,
 );
 
 /// Issue 21 item 3: the original's scrypt hash (`saltHex:keyHex`, spec
@@ -56,6 +57,16 @@ async fn an_account_moved_from_the_original_signs_in_and_is_rehashed(backend: Ba
     let upgraded = stored(&app).await;
     assert!(upgraded.starts_with("$argon2id$"), "re-hashed at once: {upgraded}");
     assert_eq!(sign_in("correct horse \u{e9}").await, StatusCode::OK, "and the same password still works");
+}
+
+async fn user_has_password_says_so(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut reader = app.signed_up("reader@example.com", "Reader").await;
+    let res = reader.get("/_fn/userHasPassword").await;
+    assert_eq!((res.status, res.body.clone()), (StatusCode::OK, json!(true)), "{}", res.text);
+    flint::execute!(&app.state.db, sqlx::query("UPDATE users SET password_hash = NULL WHERE email = 'reader@example.com'")).unwrap();
+    assert_eq!(reader.get("/_fn/userHasPassword").await.body, json!(false), "an account that signs in elsewhere only");
+    assert_eq!(app.user().get("/_fn/userHasPassword").await.status, StatusCode::UNAUTHORIZED);
 }
 
 async fn sign_up_sign_in_sign_out_and_get_session(backend: Backend) {

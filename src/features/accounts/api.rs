@@ -78,6 +78,14 @@ pub fn routes() -> Routes {
         )
         .route(get_session_endpoint(Endpoint::query("getSession")))
         .route(
+            Endpoint::query("userHasPassword")
+                .tag("auth")
+                .summary("Whether the caller can sign in with a password")
+                .tokens(TokenAccess::Never)
+                .output::<bool>()
+                .handler(has_password),
+        )
+        .route(
             Endpoint::query("listSessions")
                 .tag("auth")
                 .summary("The caller's live browser sessions")
@@ -190,6 +198,10 @@ async fn change_password(ctx: AuthCtx, ValidJson(input): ValidJson<ChangePasswor
 
 async fn update_user(ctx: AuthCtx, ValidJson(input): ValidJson<UpdateUserInput>) -> Result<Json<User>, AppError> {
     Ok(Json(service::update_user(&ctx, &input).await?))
+}
+
+async fn has_password(ctx: AuthCtx) -> Result<Json<bool>, AppError> {
+    Ok(Json(service::has_password(&ctx).await?))
 }
 
 async fn list_sessions(ctx: AuthCtx) -> Result<Json<Vec<SessionListItem>>, AppError> {

@@ -209,6 +209,11 @@ pub fn current_session(session: &Session) -> CurrentSession {
     CurrentSession { user: session.user.clone(), session: info }
 }
 
+/// Whether the caller can sign in with a password (spec §7.2 `userHasPassword`).
+pub async fn has_password(ctx: &AuthCtx) -> Result<bool> {
+    Ok(data::find_password_hash(&ctx.app.db, &ctx.session.user.id).await?.is_some_and(|hash| !hash.is_empty()))
+}
+
 pub async fn change_password(ctx: &AuthCtx, input: &ChangePasswordInput) -> Result<()> {
     let user_id = &ctx.session.user.id;
     let stored = data::find_password_hash(&ctx.app.db, user_id).await?;
