@@ -26,25 +26,16 @@ impl Subscriber for NotifyPublished {
 
     async fn handle(&self, app: &DbCtx, event: PostPublished) -> anyhow::Result<()> {
         let post_url = app.config.base_url.join(&format!("post/{}", event.slug)).map(|u| u.to_string()).unwrap_or_default();
-        let data = json!({
-            "to": app.config.admin_email.clone().unwrap_or_default(),
+        let fields = json!({
             "postId": event.post_id,
             "postTitle": event.post.title,
             "postUrl": post_url,
             "slug": event.slug,
             "summary": event.post.summary.clone().unwrap_or_default(),
         });
-        let Value::Object(data) = data else { unreachable!("a JSON object literal") };
-        let notification = Notification {
-            // The same publish of the same edit is one notification.
-            id: format!("post.published:{}:{}", event.post_id, event.post.updated_at),
-            kind: NotificationType::PostPublished,
-            to: app.config.admin_email.clone().unwrap_or_default(),
-            user_id: None,
-            data: Map::from_iter(data),
-        };
-        service::publish(app, &notification).await?;
-        Ok(())
+        // The same publish of the same edit is one notification.
+        let id = format!("post.published:{}:{}", event.post_id, event.post.updated_at);
+        notify_admin(app, id, NotificationType::PostPublished, fields).await
     }
 }
 
@@ -59,6 +50,16 @@ fn admin_address(app: &DbCtx) -> String {
     app.config.admin_email.clone().unwrap_or_default()
 }
 
+/// Publishes a notification to the admin (`ADMIN_EMAIL`, and the webhooks);
+/// `fields` gain the spec's `to`.
+async fn notify_admin(app: &DbCtx, id: String, kind: NotificationType, fields: Value) -> anyhow::Result<()> {
+    let to = admin_address(app);
+    let mut data = object(fields);
+    data.insert("to".into(), Value::String(to.clone()));
+    service::publish(app, &Notification { id, kind, to, user_id: None, data }).await?;
+    Ok(())
+}
+
 pub struct NotifyFriendLinkSubmitted;
 
 impl Subscriber for NotifyFriendLinkSubmitted {
@@ -68,22 +69,14 @@ impl Subscriber for NotifyFriendLinkSubmitted {
     async fn handle(&self, app: &DbCtx, event: FriendLinkSubmitted) -> anyhow::Result<()> {
         let link = event.link;
         let review_url = app.config.base_url.join("admin/friend-links").map(|u| u.to_string()).unwrap_or_default();
-        let notification = Notification {
-            id: format!("friend_link.submitted:{}", link.id),
-            kind: NotificationType::FriendLinkSubmitted,
-            to: admin_address(app),
-            user_id: None,
-            data: object(json!({
-                "to": admin_address(app),
-                "siteName": link.site_name,
-                "siteUrl": link.site_url,
-                "description": link.description.unwrap_or_default(),
-                "submitterName": event.submitter_name,
-                "reviewUrl": review_url,
-            })),
-        };
-        service::publish(app, &notification).await?;
-        Ok(())
+        let fields = json!({
+            "siteName": link.site_name,
+            "siteUrl": link.site_url,
+            "description": link.description.unwrap_or_default(),
+            "submitterName": event.submitter_name,
+            "reviewUrl": review_url,
+        });
+        notify_admin(app, format!("friend_link.submitted:{}", link.id), NotificationType::FriendLinkSubmitted, fields).await
     }
 }
 
@@ -136,41 +129,25 @@ fn commenter_name(comment: &CommentNotice, locale: crate::platform::config::Loca
 
 /// A new root comment by a reader: the admin hears of it at once.
 async fn notify_root_created(app: &DbCtx, comment: &CommentNotice) -> anyhow::Result<()> {
-    let notification = Notification {
-        id: format!("comment.admin_root_created:{}", comment.id),
-        kind: NotificationType::CommentAdminRootCreated,
-        to: admin_address(app),
-        user_id: None,
-        data: object(json!({
-            "to": admin_address(app),
-            "postTitle": comment.post.title,
-            "commenterName": commenter_name(comment, app.config.locale),
-            "commentPreview": comment.preview,
-            "commentUrl": comment_url(app, comment),
-        })),
-    };
-    service::publish(app, &notification).await?;
-    Ok(())
+    let fields = json!({
+        "postTitle": comment.post.title,
+        "commenterName": commenter_name(comment, app.config.locale),
+        "commentPreview": comment.preview,
+        "commentUrl": comment_url(app, comment),
+    });
+    notify_admin(app, format!("comment.admin_root_created:{}", comment.id), NotificationType::CommentAdminRootCreated, fields).await
 }
 
 /// A comment waits for review: the admin is asked to look.
 async fn notify_pending(app: &DbCtx, comment: &CommentNotice) -> anyhow::Result<()> {
     let review_url = app.config.base_url.join("admin/comments").map(|u| u.to_string()).unwrap_or_default();
-    let notification = Notification {
-        id: format!("comment.admin_pending_review:{}", comment.id),
-        kind: NotificationType::CommentAdminPendingReview,
-        to: admin_address(app),
-        user_id: None,
-        data: object(json!({
-            "to": admin_address(app),
-            "postTitle": comment.post.title,
-            "commenterName": commenter_name(comment, app.config.locale),
-            "commentPreview": comment.preview,
-            "reviewUrl": review_url,
-        })),
-    };
-    service::publish(app, &notification).await?;
-    Ok(())
+    let fields = json!({
+        "postTitle": comment.post.title,
+        "commenterName": commenter_name(comment, app.config.locale),
+        "commentPreview": comment.preview,
+        "reviewUrl": review_url,
+    });
+    notify_admin(app, format!("comment.admin_pending_review:{}", comment.id), NotificationType::CommentAdminPendingReview, fields).await
 }
 
 /// A published reply: whom it answers hears of it (by email, with the
