@@ -5,7 +5,8 @@
 #
 #   eval "$(scripts/test-services.sh)"   # sets FLINT_TEST_DATABASE_URL / FLINT_TEST_REDIS_URL /
 #                                        # FLINT_TEST_S3_URL (+ its access and secret key) /
-#                                        # FLINT_TEST_MAILDEV (an SMTP server with an HTTP API)
+#                                        # FLINT_TEST_MAILDEV (an SMTP server with an HTTP API) /
+#                                        # FLINT_TEST_OIDC_ISSUER (+ _FORGED_ISSUER: an OpenID Connect provider)
 #
 # The S3 server is s3s-fs, which checks SigV4 signatures as AWS does (so a
 # signing mistake fails the tests); it is installed with cargo when missing
@@ -95,8 +96,30 @@ if [ ! -x "$maildev" ]; then
 fi
 [ -x "$maildev" ] || { log "maildev is missing"; exit 1; }
 
+# --- OpenID Connect (oidc-provider) ----------------------------------------------
+# One Node process for every test: each registers its own client (RFC 7591).
+# Node resolves an ES module's imports from the module's own folder, so the
+# script runs as a copy beside node_modules.
+oidc_honest_port=19100
+oidc_forged_port=19101
+if [ ! -d "$node_prefix/node_modules/oidc-provider" ]; then
+  log "installing oidc-provider 9.13.3 with npm"
+  npm install --no-audit --no-fund --prefix "$node_prefix" oidc-provider@9.13.3 >&2
+fi
+if ! curl -s -o /dev/null "http://127.0.0.1:$oidc_honest_port/.well-known/openid-configuration" 2>/dev/null; then
+  log "starting the OpenID Connect provider"
+  cp "$(dirname "$0")/oidc-provider.mjs" "$node_prefix/flint-oidc-provider.mjs"
+  nohup node "$node_prefix/flint-oidc-provider.mjs" "$oidc_honest_port" "$oidc_forged_port" >/tmp/flint-oidc.log 2>&1 &
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$oidc_forged_port/.well-known/openid-configuration" 2>/dev/null && break
+    sleep 0.1
+  done
+fi
+curl -s -o /dev/null "http://127.0.0.1:$oidc_forged_port/.well-known/openid-configuration" || { log "the OpenID Connect provider did not come up (/tmp/flint-oidc.log)"; exit 1; }
+
 echo "export FLINT_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
 echo "export FLINT_TEST_REDIS_URL=redis://127.0.0.1:6379"
 echo "export FLINT_TEST_S3_URL='s3://flint-test?endpoint=http://127.0.0.1:$s3_port&region=us-east-1&path_style=true'"
 echo "export FLINT_TEST_S3_ACCESS_KEY=$s3_key FLINT_TEST_S3_SECRET_KEY=$s3_secret"
 echo "export FLINT_TEST_MAILDEV=$maildev"
+echo "export FLINT_TEST_OIDC_ISSUER=http://127.0.0.1:$oidc_honest_port FLINT_TEST_OIDC_FORGED_ISSUER=http://127.0.0.1:$oidc_forged_port"

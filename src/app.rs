@@ -131,6 +131,7 @@ async fn connect(
         workflows: engine.clone(),
         batches: crate::platform::batch::Batches::new(),
         images: ImageWorkers::new(config.media.resize_workers, config.media.memory_cache),
+        logins: crate::platform::auth::external::LoginProviders::new(&config),
         config,
         db,
         cache,
@@ -418,6 +419,11 @@ async fn sweep_expired_sessions(state: AppState, stopping: CancellationToken) {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "expired sessions removed"),
             Err(error) => tracing::warn!(%error, "could not remove expired sessions"),
+        }
+        match crate::features::accounts::service::delete_expired_links(&DbCtx(state.clone())).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "expired account links and sign-in attempts removed"),
+            Err(error) => tracing::warn!(error = %error, "could not remove expired account links"),
         }
         // Delivery records live as long as the finished runs that made them.
         let before = state.clock.now_ms() - state.config.workflow_retention.as_millis() as i64;

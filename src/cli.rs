@@ -77,7 +77,8 @@ enum WorkflowCommand {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Create an account. The password is read from standard input (one line).
+    /// Create an account (its address counts as verified). On a terminal the
+    /// password is asked twice, without echo; from a pipe, one line is read.
     Create {
         #[arg(long)]
         email: String,
@@ -209,6 +210,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app = app::build(config).await?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (FLINT_LISTEN)"))?;
     tracing::info!(address = %listen, base_url = %app.state.config.base_url, backend = app.state.db.backend_name(), "flint is serving");
+    // Shown once, here, to whoever starts the server: the way to the first
+    // admin that a stranger on the network cannot take.
+    if let Some(link) = service::issue_setup_link(&DbCtx(app.state.clone())).await.map_err(anyhow::Error::from)? {
+        tracing::warn!(
+            setup_link = %link,
+            "no admin yet: open the setup link (valid for 1 hour; a new one is made at each start until an admin exists) to create one, or run `flint user create --admin`"
+        );
+    }
     app::serve(app, listener, app::shutdown_signal()).await
 }
 
@@ -218,7 +227,7 @@ async fn user(command: UserCommand, config: Config) -> anyhow::Result<()> {
     let result = match command {
         UserCommand::Create { email, name, admin } => {
             let password = read_password()?;
-            let input = SignUpInput { name, email, password };
+            let input = SignUpInput { name, email, password, invite: None, callback_url: None };
             if let Err(report) = input.validate() {
                 anyhow::bail!("invalid account: {report}");
             }
@@ -288,7 +297,17 @@ async fn workflow(command: WorkflowCommand, config: Config) -> anyhow::Result<()
     result
 }
 
+/// The new account's password: prompted twice without echo on a terminal,
+/// else one line of standard input.
 fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").context("reading the password from the terminal")?;
+        anyhow::ensure!(!first.is_empty(), "the password is empty");
+        let again = rpassword::prompt_password("Password again: ").context("reading the password from the terminal")?;
+        anyhow::ensure!(first == again, "the two passwords differ; nothing was created");
+        return Ok(first);
+    }
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();

@@ -36,7 +36,6 @@ use crate::platform::workflow::Registry;
 
 /// Which features each feature may use (`(feature, [features it uses])`).
 pub const GRAPH: &[(&str, &[&str])] = &[
-    ("accounts", &[]),
     ("system", &[]),
     ("settings", &[]),
     ("workflows", &[]),
@@ -52,6 +51,7 @@ pub const GRAPH: &[(&str, &[&str])] = &[
     ("email", &["settings"]),
     ("friend_links", &[]),
     ("comments", &["publishing", "settings"]),
+    ("accounts", &["settings", "email", "comments"]),
     ("page_views", &["publishing"]),
     ("dashboard", &["accounts", "comments", "media", "page_views", "posts", "publishing"]),
     ("notifications", &["settings", "email", "webhooks", "publishing", "friend_links", "comments"]),

@@ -84,7 +84,12 @@ pub const VARIABLES: &[Variable] = &[
         secret: false,
     },
     Variable { name: "FLINT_LOCALE", default: "en", help: "Language of emails and webhook messages: en or zh.", secret: false },
-    Variable { name: "ADMIN_EMAIL", default: "", help: "The account that signs up with this email becomes admin.", secret: false },
+    Variable {
+        name: "ADMIN_EMAIL",
+        default: "",
+        help: "The account with this address becomes admin once the address is verified (by the emailed link, a password reset, or a provider that vouches for it).",
+        secret: false,
+    },
     Variable {
         name: "FLINT_SECRET_KEY",
         default: "",
@@ -265,6 +270,52 @@ pub const VARIABLES: &[Variable] = &[
         help: "Newest public posts in /rss.xml, /atom.xml and /feed.json (1-500).",
         secret: false,
     },
+    Variable {
+        name: "FLINT_TURNSTILE_SECRET",
+        default: "",
+        help: "Cloudflare Turnstile secret: sign-up, sign-in, request-password-reset and send-verification-email then need an X-Turnstile-Token header.",
+        secret: true,
+    },
+    Variable { name: "FLINT_TURNSTILE_SITE_KEY", default: "", help: "Turnstile site key the pages show the widget with.", secret: false },
+    Variable {
+        name: "FLINT_TURNSTILE_VERIFY_URL",
+        default: "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+        help: "Where Turnstile tokens are checked (a stand-in's in tests).",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_GITHUB_CLIENT_ID",
+        default: "",
+        help: "GitHub OAuth app: sign in with GitHub (with FLINT_GITHUB_CLIENT_SECRET; callback /api/auth/callback/github).",
+        secret: false,
+    },
+    Variable { name: "FLINT_GITHUB_CLIENT_SECRET", default: "", help: "Secret of the GitHub OAuth app.", secret: true },
+    Variable {
+        name: "FLINT_GITHUB_URL",
+        default: "https://github.com",
+        help: "GitHub's web address, where people authorize (GitHub Enterprise: its address).",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_GITHUB_API_URL",
+        default: "https://api.github.com",
+        help: "GitHub's API (GitHub Enterprise: https://HOST/api/v3).",
+        secret: false,
+    },
+    Variable {
+        name: "FLINT_OIDC_ISSUER",
+        default: "",
+        help: "OpenID Connect provider to sign in with, by issuer URL (Google, GitLab, Keycloak, Authentik...; with FLINT_OIDC_CLIENT_ID and _SECRET; callback /api/auth/callback/oidc).",
+        secret: false,
+    },
+    Variable { name: "FLINT_OIDC_CLIENT_ID", default: "", help: "Client id registered with FLINT_OIDC_ISSUER.", secret: false },
+    Variable { name: "FLINT_OIDC_CLIENT_SECRET", default: "", help: "Client secret registered with FLINT_OIDC_ISSUER.", secret: true },
+    Variable {
+        name: "FLINT_OIDC_NAME",
+        default: "OpenID Connect",
+        help: "The provider's name on the sign-in button, e.g. Google or Keycloak.",
+        secret: false,
+    },
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -294,6 +345,35 @@ pub struct CdnPurgeConfig {
     pub api_url: String,
     pub zone_id: String,
     pub api_token: SecretString,
+}
+
+/// Turnstile checks on the auth forms (`FLINT_TURNSTILE_SECRET`).
+#[derive(Clone)]
+pub struct TurnstileConfig {
+    pub secret: SecretString,
+    pub site_key: Option<String>,
+    pub verify_url: String,
+}
+
+/// An OAuth app at GitHub (or GitHub Enterprise).
+#[derive(Clone)]
+pub struct GithubConfig {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// Web address (authorize and token endpoints), without a trailing slash.
+    pub url: String,
+    /// API address, without a trailing slash.
+    pub api_url: String,
+}
+
+/// A client registered with an OpenID Connect provider.
+#[derive(Clone)]
+pub struct OidcConfig {
+    /// Exactly as the provider's discovery document and ID tokens state it.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub name: String,
 }
 
 /// The OpenAI-compatible endpoint for summaries.
@@ -334,6 +414,9 @@ pub struct Config {
     pub site: SiteConfig,
     pub admin_email: Option<String>,
     pub secret_key: Option<SecretString>,
+    pub turnstile: Option<TurnstileConfig>,
+    pub github: Option<GithubConfig>,
+    pub oidc: Option<OidcConfig>,
     pub trusted_proxies: Vec<IpNet>,
     pub log_format: LogFormat,
     pub log_filter: String,
@@ -593,6 +676,64 @@ impl Config {
         let db_acquire_timeout = reader.parse("FLINT_DB_ACQUIRE_TIMEOUT", "5s", parse_positive_duration);
         let sqlite_readers = reader.parse("FLINT_SQLITE_READERS", "4", |v| parse_in_range(v, 1, 64));
         let sqlite_busy_timeout = reader.parse("FLINT_SQLITE_BUSY_TIMEOUT", "5s", parse_positive_duration);
+        let web_url = |v: &str| {
+            let url = url::Url::parse(v).map_err(|e| format!("'{v}' is not a URL: {e}"))?;
+            if matches!(url.scheme(), "http" | "https") && url.host().is_some() {
+                Ok(v.trim_end_matches('/').to_owned())
+            } else {
+                Err(format!("'{v}' must be an http(s) URL"))
+            }
+        };
+        let turnstile_secret = reader.optional("FLINT_TURNSTILE_SECRET", |v| Ok(SecretString::from(v.to_owned())));
+        let turnstile_site_key = reader.optional("FLINT_TURNSTILE_SITE_KEY", |v| Ok(v.to_owned()));
+        let turnstile_verify_url =
+            reader.parse("FLINT_TURNSTILE_VERIFY_URL", "https://challenges.cloudflare.com/turnstile/v0/siteverify", web_url);
+        let turnstile = match (turnstile_secret, turnstile_verify_url) {
+            (Some(secret), Some(verify_url)) => Some(TurnstileConfig { secret, site_key: turnstile_site_key, verify_url }),
+            _ => None,
+        };
+        let github_client_id = reader.optional("FLINT_GITHUB_CLIENT_ID", |v| Ok(v.to_owned()));
+        let github_client_secret = reader.optional("FLINT_GITHUB_CLIENT_SECRET", |v| Ok(SecretString::from(v.to_owned())));
+        let github_url = reader.parse("FLINT_GITHUB_URL", "https://github.com", web_url);
+        let github_api_url = reader.parse("FLINT_GITHUB_API_URL", "https://api.github.com", web_url);
+        let github = match (github_client_id, github_client_secret) {
+            (Some(client_id), Some(client_secret)) => match (github_url, github_api_url) {
+                (Some(url), Some(api_url)) => Some(GithubConfig { client_id, client_secret, url, api_url }),
+                _ => None,
+            },
+            (None, None) => None,
+            _ => {
+                reader.errors.push((
+                    "FLINT_GITHUB_CLIENT_ID".into(),
+                    "FLINT_GITHUB_CLIENT_ID and FLINT_GITHUB_CLIENT_SECRET go together: set both or neither".into(),
+                ));
+                None
+            }
+        };
+        let oidc_issuer = reader.optional("FLINT_OIDC_ISSUER", |v| {
+            let url = url::Url::parse(v).map_err(|e| format!("'{v}' is not a URL: {e}"))?;
+            if matches!(url.scheme(), "http" | "https") && url.host().is_some() && url.query().is_none() {
+                Ok(v.to_owned())
+            } else {
+                Err(format!("'{v}' must be the provider's issuer, an http(s) URL without a query"))
+            }
+        });
+        let oidc_client_id = reader.optional("FLINT_OIDC_CLIENT_ID", |v| Ok(v.to_owned()));
+        let oidc_client_secret = reader.optional("FLINT_OIDC_CLIENT_SECRET", |v| Ok(SecretString::from(v.to_owned())));
+        let oidc_name = reader.parse("FLINT_OIDC_NAME", "OpenID Connect", site_text(40));
+        let oidc = match (oidc_issuer, oidc_client_id, oidc_client_secret) {
+            (Some(issuer), Some(client_id), Some(client_secret)) => {
+                oidc_name.map(|name| OidcConfig { issuer, client_id, client_secret, name })
+            }
+            (None, None, None) => None,
+            _ => {
+                reader.errors.push((
+                    "FLINT_OIDC_ISSUER".into(),
+                    "FLINT_OIDC_ISSUER, FLINT_OIDC_CLIENT_ID and FLINT_OIDC_CLIENT_SECRET go together: set all three or none".into(),
+                ));
+                None
+            }
+        };
 
         if !reader.errors.is_empty() {
             return Err(ConfigError(reader.errors));
@@ -637,6 +778,9 @@ impl Config {
             },
             admin_email,
             secret_key,
+            turnstile,
+            github,
+            oidc,
             trusted_proxies: value(trusted_proxies),
             log_format: value(log_format),
             log_filter: value(log_filter),
@@ -753,6 +897,17 @@ impl Config {
             ("FLINT_SITE_DESCRIPTION", self.site.description.clone()),
             ("FLINT_SITE_AUTHOR", self.site.author.clone()),
             ("FLINT_FEED_LIMIT", self.site.feed_limit.to_string()),
+            ("FLINT_TURNSTILE_SECRET", if self.turnstile.is_some() { "********".into() } else { "(none: no Turnstile checks)".into() }),
+            ("FLINT_TURNSTILE_SITE_KEY", self.turnstile.as_ref().and_then(|t| t.site_key.clone()).unwrap_or_else(|| "(none)".into())),
+            ("FLINT_TURNSTILE_VERIFY_URL", self.turnstile.as_ref().map_or_else(|| "(unused)".into(), |t| t.verify_url.clone())),
+            ("FLINT_GITHUB_CLIENT_ID", self.github.as_ref().map_or_else(|| "(none: no GitHub sign-in)".into(), |g| g.client_id.clone())),
+            ("FLINT_GITHUB_CLIENT_SECRET", if self.github.is_some() { "********".into() } else { "(none)".into() }),
+            ("FLINT_GITHUB_URL", self.github.as_ref().map_or_else(|| "(unused)".into(), |g| g.url.clone())),
+            ("FLINT_GITHUB_API_URL", self.github.as_ref().map_or_else(|| "(unused)".into(), |g| g.api_url.clone())),
+            ("FLINT_OIDC_ISSUER", self.oidc.as_ref().map_or_else(|| "(none: no OpenID Connect sign-in)".into(), |o| o.issuer.clone())),
+            ("FLINT_OIDC_CLIENT_ID", self.oidc.as_ref().map_or_else(|| "(none)".into(), |o| o.client_id.clone())),
+            ("FLINT_OIDC_CLIENT_SECRET", if self.oidc.is_some() { "********".into() } else { "(none)".into() }),
+            ("FLINT_OIDC_NAME", self.oidc.as_ref().map_or_else(|| "(unused)".into(), |o| o.name.clone())),
         ]
     }
 }

@@ -26,4 +26,5 @@ pub mod search_text;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod turnstile;
 pub mod workflow;

@@ -42,6 +42,8 @@ pub struct AppServices {
     pub batches: Batches,
     pub clock: Clock,
     pub passwords: PasswordHasher,
+    /// Sign-in with GitHub and OpenID Connect, as configured.
+    pub logins: crate::platform::auth::external::LoginProviders,
     pub secret: ServerSecret,
     /// Background work that shutdown waits for.
     pub tasks: TaskTracker,

@@ -302,7 +302,7 @@ async fn update_user_changes_the_profile(backend: Backend) {
     let res = ivy.post("/api/auth/update-user", json!({"image": ""})).await;
     assert!(res.body["image"].is_null());
     assert_eq!(res.body["name"], "Ivy L");
-    let bad = ivy.post("/api/auth/update-user", json!({"image": "javascript:alert(1)", "name": "x"})).await;
+    let bad = ivy.post("/api/auth/update-user", json!({"image": "javascript:alert(1)", "name": "  "})).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     let fields = bad.body["error"]["fields"].as_object().unwrap();
     assert!(fields.contains_key("image") && fields.contains_key("name"), "{}", bad.text);

@@ -70,8 +70,29 @@ impl MailDev {
         Some(MailDev { child, smtp_port, api })
     }
 
+    /// Every email received, but the address verifications that sign-ups
+    /// send while email is set up (`all_emails` has those).
     pub async fn emails(&self) -> Vec<Value> {
+        self.all_emails().await.into_iter().filter(|e| e["subject"] != "Verify your email address").collect()
+    }
+
+    pub async fn all_emails(&self) -> Vec<Value> {
         reqwest::get(format!("{}/email", self.api)).await.unwrap().json::<Vec<Value>>().await.unwrap()
+    }
+
+    /// Waits (settling the app's workflows) until an email to `to` whose
+    /// subject is `subject` has arrived, and returns it.
+    pub async fn wait_for(&self, app: &crate::helpers::TestApp, to: &str, subject: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            app.settle().await;
+            if let Some(email) = self.all_emails().await.into_iter().rev().find(|e| e["to"][0]["address"] == to && e["subject"] == subject)
+            {
+                return email;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "no email \"{subject}\" to {to} arrived");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     fn stop(mut self) -> u16 {

@@ -67,7 +67,7 @@ async fn malformed_json_is_400_and_bad_input_is_422(backend: Backend) {
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert_eq!(res.code(), "BAD_REQUEST");
 
-    let res = app.user().post("/api/auth/sign-up/email", json!({"name": "A", "email": "not-an-email", "password": "short"})).await;
+    let res = app.user().post("/api/auth/sign-up/email", json!({"name": " ", "email": "not-an-email", "password": "short"})).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(res.code(), "VALIDATION_FAILED");
     let fields = res.body["error"]["fields"].as_object().unwrap();

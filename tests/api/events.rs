@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::helpers::{ADMIN_EMAIL, Backend, Client, PASSWORD, Server, TestApp, TestDatabase};
+use crate::helpers::{Backend, Client, Server, TestApp, TestDatabase};
 
 backend_tests!(a_failing_search_subscriber_delays_only_search, an_event_written_before_a_crash_is_delivered_once_to_each_subscriber);
 
@@ -83,27 +83,6 @@ async fn a_failing_search_subscriber_delays_only_search(backend: Backend) {
     assert!(found(&app, "walrus").await.is_empty());
 }
 
-async fn sign_up(base: &str) -> String {
-    let http = reqwest::Client::new();
-    let res = http
-        .post(format!("{base}/api/auth/sign-up/email"))
-        .json(&json!({"name": "Admin", "email": ADMIN_EMAIL, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    if res.status() == StatusCode::OK {
-        return res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-    }
-    let res = http
-        .post(format!("{base}/api/auth/sign-in/email"))
-        .json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()
-}
-
 async fn call(base: &str, cookie: &str, name: &str, body: Value) -> Value {
     let res = reqwest::Client::new().post(format!("{base}/_fn/{name}")).header("cookie", cookie).json(&body).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK, "{name}");
@@ -129,7 +108,7 @@ async fn an_event_written_before_a_crash_is_delivered_once_to_each_subscriber(ba
 
     // Two published posts, one tagged, everything delivered.
     let server = Server::start_with(&url, "2", std::process::Stdio::null()).await;
-    let cookie = sign_up(&server.base).await;
+    let cookie = server.admin_cookie().await;
     let mut ids = Vec::new();
     for (title, slug) in [("Gannets dive", "gannets"), ("Puffins nest", "puffins")] {
         let id = call(&server.base, &cookie, "createEmptyPost", json!({})).await["id"].as_i64().unwrap();
@@ -149,7 +128,7 @@ async fn an_event_written_before_a_crash_is_delivered_once_to_each_subscriber(ba
     // Without workers: the changes commit with their events, nothing is
     // delivered, and the process is killed.
     let server = Server::start_with(&url, "0", std::process::Stdio::null()).await;
-    let cookie = sign_up(&server.base).await;
+    let cookie = server.admin_cookie().await;
     call(&server.base, &cookie, "updateTag", json!({"id": tag, "data": {"name": "headlands"}})).await;
     call(&server.base, &cookie, "deletePost", json!({"id": ids[1]})).await;
     let mut child = server.child;

@@ -157,14 +157,7 @@ async fn sqlite_on_a_full_disk_never_acknowledges_a_lost_write() {
     let server = Server::start(&url).await;
     let http = reqwest::Client::new();
 
-    let sign_up = http
-        .post(format!("{}/api/auth/sign-up/email", server.base))
-        .json(&json!({"name": "Admin", "email": crate::helpers::ADMIN_EMAIL, "password": crate::helpers::PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(sign_up.status(), StatusCode::OK);
-    let cookie = sign_up.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let cookie = server.admin_cookie().await;
     let call =
         |name: &str, body: serde_json::Value| http.post(format!("{}/_fn/{name}", server.base)).header("cookie", &cookie).json(&body).send();
     let mut posts = Vec::new();

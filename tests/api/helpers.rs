@@ -262,16 +262,47 @@ impl TestApp {
         Client { app: self, cookie: None, bearer: None }
     }
 
-    /// A client signed up (and so signed in) as a new account.
+    /// A client signed up (and so signed in) as a new account. While email
+    /// is set up, sign-up waits for the emailed link: the address is then
+    /// marked verified here and the client signs in (the link itself is
+    /// tested in `accounts.rs`).
     pub async fn signed_up(&self, email: &str, name: &str) -> Client<'_> {
         let mut client = self.user();
         let res = client.post("/api/auth/sign-up/email", json!({"name": name, "email": email, "password": PASSWORD})).await;
         assert_eq!(res.status, StatusCode::OK, "sign-up of {email}: {}", res.body);
+        if res.body["session"].is_null() {
+            flint::execute!(
+                &self.state.db,
+                sqlx::query("UPDATE users SET email_verified = TRUE WHERE lower(email) = lower($1)").bind(email)
+            )
+            .expect("verify the address");
+            let res = client.post("/api/auth/sign-in/email", json!({"email": email, "password": PASSWORD})).await;
+            assert_eq!(res.status, StatusCode::OK, "sign-in of {email}: {}", res.body);
+        }
         client
     }
 
+    /// A client signed in as the admin (`ADMIN_EMAIL`), made as `flint
+    /// user create --admin` makes one.
     pub async fn admin(&self) -> Client<'_> {
-        self.signed_up(ADMIN_EMAIL, "Admin").await
+        let input = flint::features::accounts::schema::SignUpInput {
+            name: "Admin".into(),
+            email: ADMIN_EMAIL.into(),
+            password: PASSWORD.into(),
+            invite: None,
+            callback_url: None,
+        };
+        let role = Some(flint::platform::auth::Role::Admin);
+        flint::features::accounts::service::create_user(&self.ctx(), &input, role).await.expect("the admin is created");
+        self.signed_in(ADMIN_EMAIL).await
+    }
+
+    /// A client signed in to an existing account (password [`PASSWORD`]).
+    pub async fn signed_in(&self, email: &str) -> Client<'_> {
+        let mut client = self.user();
+        let res = client.post("/api/auth/sign-in/email", json!({"email": email, "password": PASSWORD})).await;
+        assert_eq!(res.status, StatusCode::OK, "sign-in of {email}: {}", res.body);
+        client
     }
 }
 
@@ -376,10 +407,32 @@ fn probe_routes() -> Routes {
         .route(Endpoint::query("testPublic").cache(CachePolicy::Public).handler(|| async { Json(json!({"hello": "world"})) }))
 }
 
+/// `flint user create --admin` for [`ADMIN_EMAIL`] on `database_url`
+/// (nothing happens when the account exists).
+pub fn create_admin_with_cli(database_url: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flint"))
+        .args(["user", "create", "--admin", "--email", ADMIN_EMAIL, "--name", "Admin"])
+        .env_clear()
+        .env("DATABASE_URL", database_url)
+        .env("STORAGE_URL", test_media_url())
+        .env("FLINT_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("flint user create starts");
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success() || stderr.contains("already exists"), "flint user create: {stderr}");
+}
+
 /// A `flint serve` process on `database_url`, listening on a free port.
 pub struct Server {
     pub child: std::process::Child,
     pub base: String,
+    pub database_url: String,
 }
 
 impl Server {
@@ -418,7 +471,21 @@ impl Server {
             assert!(started.elapsed() < Duration::from_secs(30), "flint serve did not become ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Server { child, base }
+        Server { child, base, database_url: database_url.to_owned() }
+    }
+
+    /// The admin's session cookie: the account is made with `flint user
+    /// create --admin` the first time (as an operator would), then signed in.
+    pub async fn admin_cookie(&self) -> String {
+        create_admin_with_cli(&self.database_url);
+        let res = reqwest::Client::new()
+            .post(format!("{}/api/auth/sign-in/email", self.base))
+            .json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "the admin signs in");
+        res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()
     }
 
     pub fn kill(mut self) {

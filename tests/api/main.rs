@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod account_links;
 mod accounts;
 mod cache;
 mod cdn;
@@ -11,6 +12,7 @@ mod crash;
 pub mod email;
 mod errors;
 mod events;
+mod external_sign_in;
 mod friend_links;
 mod graph;
 mod hardening;

@@ -218,6 +218,13 @@ pub async fn of_user(db: &Db, user_id: &str, status: Option<CommentStatus>, offs
     Ok((items, total))
 }
 
+/// A page of a user's comments, oldest first, after comment `after_id`.
+pub async fn of_user_after(db: &Db, user_id: &str, after_id: i64, limit: i64) -> sqlx::Result<Vec<Comment>> {
+    let text =
+        format!("SELECT {COLUMNS} FROM comments c WHERE c.user_id = $1 AND c.id > $2 ORDER BY c.id {}", crate::platform::db::limit(limit));
+    on_read!(db, |pool| sqlx::query_as::<_, Comment>(sql(text.clone())).bind(user_id).bind(after_id).fetch_all(pool))
+}
+
 pub struct AdminFilter<'a> {
     pub status: Option<CommentStatus>,
     pub post_id: Option<i64>,

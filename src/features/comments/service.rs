@@ -198,6 +198,21 @@ pub async fn mine(ctx: &AuthCtx, input: &MineInput) -> Result<(Vec<Comment>, i64
     Ok(data::of_user(&ctx.app.db, &ctx.session.user.id, input.status, i64::from(offset), i64::from(limit)).await?)
 }
 
+/// Every comment of a user, oldest first, in every status (their data export).
+pub async fn all_of_user(app: &DbCtx, user_id: &str) -> Result<Vec<Comment>> {
+    const PAGE: i64 = 500;
+    let mut all = Vec::new();
+    loop {
+        let after = all.last().map_or(0, |c: &Comment| c.id);
+        let page = data::of_user_after(&app.db, user_id, after, PAGE).await?;
+        let done = (page.len() as i64) < PAGE;
+        all.extend(page);
+        if done {
+            return Ok(all);
+        }
+    }
+}
+
 // ---- writing -------------------------------------------------------------
 
 /// The thread a new comment joins: `(root, replied-to)` ids.

@@ -20,6 +20,28 @@ pub struct SystemConfig {
     pub site: SiteSettings,
     #[garde(dive)]
     pub comments: CommentSettings,
+    #[garde(dive)]
+    pub accounts: AccountSettings,
+}
+
+/// Who may create an account (issue 21).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    /// Anyone may sign up (with email set up, they verify their address first).
+    #[default]
+    Open,
+    /// Only the admin creates accounts (`createUser`).
+    Closed,
+    /// Sign-up needs a single-use invite link made by the admin (`createInvite`).
+    Invite,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct AccountSettings {
+    #[garde(skip)]
+    pub registration: Registration,
 }
 
 /// How readers' comments are moderated (admins' comments are published at once).

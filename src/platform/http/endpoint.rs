@@ -120,6 +120,8 @@ pub struct EndpointMeta {
     pub rate_limits: Vec<RateLimit>,
     /// `METHOD:/path`, the default bucket key of the limits.
     pub route_key: String,
+    /// Needs a Turnstile token when `FLINT_TURNSTILE_SECRET` is set.
+    pub turnstile: bool,
 }
 
 type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
@@ -174,6 +176,7 @@ impl Endpoint {
                 cache: CachePolicy::Private,
                 rate_limits: Vec::new(),
                 route_key,
+                turnstile: false,
             },
             declared_access: None,
             tokens_declared: false,
@@ -221,6 +224,13 @@ impl Endpoint {
     /// may be stacked, e.g. per minute and per hour).
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.meta.rate_limits.push(limit);
+        self
+    }
+
+    /// With `FLINT_TURNSTILE_SECRET` set, callers must send an
+    /// `X-Turnstile-Token` header (checked before the rate limits).
+    pub fn turnstile(mut self) -> Self {
+        self.meta.turnstile = true;
         self
     }
 
@@ -368,6 +378,15 @@ where
     if is_cross_origin_browser_write(&parts, &state.config) {
         return AppError::new(StatusCode::FORBIDDEN, "CROSS_ORIGIN_REQUEST", "Cross-origin requests may not change anything here")
             .into_response();
+    }
+
+    if meta.turnstile
+        && let Some(turnstile) = &state.config.turnstile
+    {
+        let token = parts.headers.get(crate::platform::turnstile::HEADER).and_then(|v| v.to_str().ok());
+        if let Err(error) = Box::pin(crate::platform::turnstile::check(turnstile, token)).await {
+            return error.into_response();
+        }
     }
 
     let mut limit_headers = None;
