@@ -62,6 +62,7 @@ pub fn routes() -> Routes {
     Routes::new()
         .merge(system::api::routes())
         .merge(accounts::api::routes())
+        .merge(accounts::pages::routes())
         .merge(workflows::api::routes())
         .merge(posts::api::routes())
         .merge(publishing::api::routes())

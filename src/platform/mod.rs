@@ -27,4 +27,5 @@ pub mod state;
 pub mod storage;
 pub mod telemetry;
 pub mod turnstile;
+pub mod web;
 pub mod workflow;

@@ -21,6 +21,7 @@ backend_tests!(
     turnstile_guards_the_four_auth_forms,
     sessions_show_their_device_and_last_use,
     an_account_exports_its_data_and_deletes_itself_leaving_its_comments,
+    the_account_pages_work_as_plain_html_forms,
 );
 
 /// The link in an email's text that starts with `prefix` (a path, e.g.
@@ -259,12 +260,16 @@ async fn a_password_reset_goes_by_email_and_ends_every_session(backend: Backend)
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(maildev.all_emails().await.iter().all(|e| e["to"][0]["address"] != "nobody@example.com"));
+    // The emailed link opens a page whose form sets the password.
+    let page = app.user().get(&format!("/reset-password?token={}", tokens[0])).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains(r#"action="/reset-password""#) && page.text.contains(&tokens[0]), "{}", page.text);
     let mut used = 0;
     for token in &tokens {
-        let res = app.user().post("/api/auth/reset-password", json!({"token": token, "newPassword": "a brand new password"})).await;
+        let res = form(&app, "/reset-password", &[("token", token), ("newPassword", "a brand new password")]).await;
         match res.status {
             StatusCode::OK => used += 1,
-            status => assert_eq!((status, res.code()), (StatusCode::FORBIDDEN, "INVALID_TOKEN")),
+            status => assert!(status == StatusCode::FORBIDDEN && res.text.contains("unknown, used or expired"), "{}", res.text),
         }
     }
     assert_eq!(used, 1, "exactly the newest link works");
@@ -405,3 +410,68 @@ async fn an_account_exports_its_data_and_deletes_itself_leaving_its_comments(bac
 }
 
 use std::str::FromStr;
+
+/// Posts an HTML form (`application/x-www-form-urlencoded`), as a browser does.
+async fn form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> crate::helpers::Res {
+    let body = serde_urlencoded::to_string(fields).unwrap();
+    let mut client = app.user();
+    let request = app.http.post(app.url(path)).header("content-type", "application/x-www-form-urlencoded").body(body);
+    client.send(request).await
+}
+
+async fn the_account_pages_work_as_plain_html_forms(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let link = accounts::issue_setup_link(&app.ctx()).await.unwrap().unwrap();
+    let token = query_param(&link[link.find("/setup").unwrap()..], "token");
+    let page = app.user().get(&format!("/setup?token={token}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(page.header("cache-control"), Some("private, no-store"));
+    assert!(page.text.contains(r#"<form method="post" action="/setup">"#) && page.text.contains(&token), "{}", page.text);
+    let no_token = app.user().get("/setup").await;
+    assert!(no_token.text.contains("has no token"), "{}", no_token.text);
+
+    let fields = |token: &str| {
+        vec![("token", token.to_owned()), ("name", "Owner".into()), ("email", "owner@example.com".into()), ("password", PASSWORD.into())]
+    };
+    let as_refs = |fields: &[(&'static str, String)]| fields.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    let wrong = form(&app, "/setup", &as_refs(&fields("wrong")).iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()).await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    assert!(
+        wrong.text.contains("unknown, used or expired") && wrong.text.contains(r#"value="owner@example.com""#),
+        "the form keeps what was typed: {}",
+        wrong.text
+    );
+    let short =
+        form(&app, "/setup", &[("token", token.as_str()), ("name", "Owner"), ("email", "owner@example.com"), ("password", "short")]).await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.text.contains("password"), "{}", short.text);
+    let mut owner = app.user();
+    let body = serde_urlencoded::to_string([
+        ("token", token.as_str()),
+        ("name", "Owner <b>"),
+        ("email", "owner@example.com"),
+        ("password", PASSWORD),
+    ])
+    .unwrap();
+    let done = owner.send(app.http.post(app.url("/setup")).header("content-type", "application/x-www-form-urlencoded").body(body)).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    assert!(done.text.contains("Owner &lt;b&gt;") && !done.text.contains("<b>"), "escaped: {}", done.text);
+    assert_eq!(role_of(&mut owner).await, "admin", "signed in by the form");
+
+    // Registration, with an invite link's token carried by the form.
+    let page = app.user().get("/register?invite=abc%22def").await;
+    assert!(page.text.contains(r#"name="invite" value="abc&#34;def""#) || page.text.contains(r#"value="abc&quot;def""#), "{}", page.text);
+    let mut reader = app.user();
+    let body =
+        serde_urlencoded::to_string([("name", "Reader"), ("email", "reader@example.com"), ("password", PASSWORD), ("invite", "")]).unwrap();
+    let joined =
+        reader.send(app.http.post(app.url("/register")).header("content-type", "application/x-www-form-urlencoded").body(body)).await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.text);
+    assert!(joined.text.contains("Welcome, Reader"), "{}", joined.text);
+    assert_eq!(role_of(&mut reader).await, "user");
+    let taken = form(&app, "/register", &[("name", "Again"), ("email", "reader@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(taken.status, StatusCode::CONFLICT);
+    let json = app.user().post("/register", json!({"name": "X"})).await;
+    assert_eq!(json.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "the page takes forms");
+}

@@ -237,3 +237,104 @@ fn an_unreachable_bucket_stops_start_up_with_its_name() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together"), "{}", text(&out.stderr));
 }
+
+/// `flint user create` on a terminal (a pseudo-terminal made by `script`):
+/// it prompts twice, and what is typed is not echoed back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_create_on_a_terminal_prompts_without_echo() {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipping the terminal test: util-linux `script` is not installed");
+        return;
+    }
+    let database = TestDatabase::create(&Backend::Sqlite).await;
+    let secret = "typed on a terminal 7";
+    let command = format!("{} user create --email tty@example.com --name Terminal --admin", env!("CARGO_BIN_EXE_flint"));
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("TERM", "dumb")
+        .env("DATABASE_URL", &database.url)
+        .env("FLINT_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script runs");
+    let seen = Arc::new(Mutex::new(String::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 256];
+            while let Ok(n) = stdout.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().push_str(&String::from_utf8_lossy(&buffer[..n]));
+            }
+        })
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    // Type each line only once its prompt is shown (echo is off by then).
+    for (prompt, count) in [("Password: ", 1), ("Password again: ", 1)] {
+        let started = Instant::now();
+        while seen.lock().unwrap().matches(prompt).count() < count {
+            assert!(started.elapsed() < Duration::from_secs(20), "no {prompt:?} prompt: {:?}", seen.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        stdin.write_all(format!("{secret}\r").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    let status = child.wait().unwrap();
+    drop(stdin);
+    reader.join().unwrap();
+    let output = seen.lock().unwrap().clone();
+    assert!(status.success(), "{output}");
+    assert!(output.contains("created tty@example.com"), "{output}");
+    assert!(!output.contains(secret), "the password was echoed: {output}");
+
+    let app = TestApp::spawn_on(database, &[]).await;
+    let res = app.user().post("/api/auth/sign-in/email", json!({"email": "tty@example.com", "password": secret})).await;
+    assert_eq!(res.status, StatusCode::OK, "the prompted password is the account's: {}", res.text);
+    assert_eq!(res.body["user"]["role"], "admin");
+}
+
+/// While no admin exists, `flint serve` logs a setup link; it makes the
+/// first admin once, and the next start (an admin exists) logs none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_logs_a_setup_link_until_an_admin_exists() {
+    let database = TestDatabase::create(&Backend::Sqlite).await;
+    let log_dir = tempfile::tempdir().unwrap();
+    let log_path = log_dir.path().join("serve.log");
+    let server = crate::helpers::Server::start_with(&database.url, "0", std::fs::File::create(&log_path).unwrap()).await;
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let line = log.lines().find(|l| l.contains("setup_link")).unwrap_or_else(|| panic!("no setup link logged: {log}"));
+    let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+    let link = entry["fields"]["setup_link"].as_str().or(entry["setup_link"].as_str()).unwrap_or_else(|| panic!("{line}"));
+    let token = url::Url::parse(link).unwrap().query_pairs().find(|(k, _)| k == "token").unwrap().1.into_owned();
+    assert!(link.contains("/setup?token="), "{link}");
+
+    let http = reqwest::Client::new();
+    let setup = |token: String| {
+        http.post(format!("{}/api/auth/setup", server.base))
+            .json(&json!({"token": token, "name": "Owner", "email": "owner@example.com", "password": "owner password 1"}))
+            .send()
+    };
+    assert_eq!(setup("wrong".into()).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let res = setup(token.clone()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["user"]["role"], "admin");
+    assert_eq!(setup(token).await.unwrap().status(), StatusCode::FORBIDDEN, "the link works once");
+    server.kill();
+
+    let log_path = log_dir.path().join("again.log");
+    let server = crate::helpers::Server::start_with(&database.url, "0", std::fs::File::create(&log_path).unwrap()).await;
+    server.kill();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(!log.contains("setup_link"), "an admin exists: no link: {log}");
+}

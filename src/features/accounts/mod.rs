@@ -10,5 +10,6 @@
 pub mod api;
 mod data;
 mod emails;
+pub mod pages;
 pub mod schema;
 pub mod service;

@@ -86,6 +86,9 @@ impl<T> RequiresAccess for super::extract::ValidJson<T> {
 impl<T> RequiresAccess for super::extract::ValidQuery<T> {
     const ACCESS: Access = Access::Public;
 }
+impl<T> RequiresAccess for super::extract::PageForm<T> {
+    const ACCESS: Access = Access::Public;
+}
 
 /// The access a handler's extractors add up to (axum's `Handler<T>`
 /// argument tuples: a marker, then the extractors).
@@ -146,6 +149,8 @@ pub struct Endpoint {
     /// one-click POST carries its data in the URL).
     pub input_in_query: bool,
     pub output: Option<SchemaFn>,
+    /// An HTML page (answers `text/html`, errors too) rather than JSON.
+    pub page: bool,
     /// The largest body this endpoint reads (default `FLINT_BODY_LIMIT`).
     body_limit: Option<BodyLimit>,
 }
@@ -184,8 +189,18 @@ impl Endpoint {
             input_type: "application/json",
             input_in_query: false,
             output: None,
+            page: false,
             body_limit: None,
         }
+    }
+
+    /// An HTML page at a fixed path: it answers `text/html` (its errors
+    /// too), and a POST reads an `application/x-www-form-urlencoded` form.
+    pub fn page(method: Method, path: &str, name: &'static str) -> Self {
+        let mut endpoint = Self::rest(method, path, name);
+        endpoint.page = true;
+        endpoint.input_type = "application/x-www-form-urlencoded";
+        endpoint
     }
 
     pub fn summary(mut self, summary: &'static str) -> Self {

@@ -15,6 +15,46 @@ pub struct ValidJson<T>(pub T);
 /// A query string that deserialised and passed its `garde` rules.
 pub struct ValidQuery<T>(pub T);
 
+/// An HTML form (`application/x-www-form-urlencoded`) that deserialised;
+/// its rules are the page's to check, so it can show what is wrong beside
+/// the fields.
+pub struct PageForm<T>(pub T);
+
+impl<S, T> FromRequest<S> for PageForm<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, AppError> {
+        let is_form = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        if !is_form {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "Send the form as application/x-www-form-urlencoded",
+            ));
+        }
+        let bytes = axum::body::to_bytes(request.into_body(), usize::MAX).await.map_err(|error| {
+            if is_length_limit(&error) {
+                AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "The request body is too large")
+            } else {
+                AppError::bad_request(format!("Could not read the request body: {error}"))
+            }
+        })?;
+        if bytes.contains(&0) || String::from_utf8_lossy(&bytes).contains("%00") {
+            return Err(AppError::bad_request("The form holds a NUL character"));
+        }
+        serde_urlencoded::from_bytes(&bytes).map(PageForm).map_err(|e| AppError::bad_request(format!("The form does not decode: {e}")))
+    }
+}
+
 impl<S, T> FromRequest<S> for ValidJson<T>
 where
     S: Send + Sync,

@@ -294,15 +294,19 @@ fn metric_handles(route: &str, method: Option<&Method>, status: u16) -> (metrics
 
 /// Rewrites an error response that is not already our JSON envelope (axum's
 /// 404/405/413 texts, a timeout's empty 503) into the envelope, keeping its
-/// status and headers such as `Allow`.
+/// status and headers such as `Allow`. A page's own error (HTML saying what
+/// went wrong beside its form) stays as it is.
 fn normalise_error(response: Response) -> Response {
     let status = response.status();
     if status.as_u16() < 400 {
         return response;
     }
-    let is_json =
-        response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
+    let ours = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if ours {
         return response;
     }
     let (code, message) = code_for_status(status);

@@ -22,5 +22,5 @@ pub use cached::{cached_json, cached_response};
 pub use context::{AdminCtx, AuthCtx, DbCtx, SessionCtx};
 pub use endpoint::{Access, Endpoint, HandlerAccess, RequiresAccess, Route, Routes, TokenAccess};
 pub use error::{AppError, Success};
-pub use extract::{ValidJson, ValidQuery};
+pub use extract::{PageForm, ValidJson, ValidQuery};
 pub use router::{PathParam, Router};

@@ -91,10 +91,22 @@ fn operation(endpoint: &Endpoint, generator: &mut schemars::SchemaGenerator, err
         Some(output) => json!({"description": "Success", "content": {"application/json": {"schema": output(generator).to_value()}}}),
         None => json!({"description": "Success"}),
     };
-    op["responses"] = json!({
-        "200": success,
-        "default": {"description": "Error envelope", "content": {"application/json": {"schema": error_schema}}}
-    });
+    op["responses"] = if endpoint.page {
+        // A page's own errors are pages; the guard's (rate limits, foreign
+        // origins) are the JSON envelope, as everywhere.
+        json!({
+            "200": {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}},
+            "default": {
+                "description": "The page saying what went wrong, or the error envelope",
+                "content": {"text/html": {"schema": {"type": "string"}}, "application/json": {"schema": error_schema}}
+            }
+        })
+    } else {
+        json!({
+            "200": success,
+            "default": {"description": "Error envelope", "content": {"application/json": {"schema": error_schema}}}
+        })
+    };
 
     if endpoint.meta.access != Access::Public {
         // A session is optional where access is `Session`: the empty
