@@ -394,7 +394,7 @@ async fn an_account_exports_its_data_and_deletes_itself_leaving_its_comments(bac
     assert!(!export.text.contains("password_hash") && !export.text.contains("$argon2"), "no secrets in the export");
 
     let wrong = vic.post("/_fn/deleteAccount", json!({"password": "not it"})).await;
-    assert_eq!((wrong.status, wrong.code()), (StatusCode::UNPROCESSABLE_ENTITY, "INVALID_PASSWORD"));
+    assert_eq!((wrong.status, wrong.code()), (StatusCode::FORBIDDEN, "INVALID_PASSWORD"));
     let gone = vic.post("/_fn/deleteAccount", json!({"password": PASSWORD})).await;
     assert_eq!(gone.status, StatusCode::OK, "{}", gone.text);
     assert!(vic.cookie.is_none(), "the cookie is cleared");

@@ -309,7 +309,19 @@ fn signed_in(ctx: &DbCtx, user: User, new_session: NewSession) -> Response {
 /// A redirect to `location` (a path on this site), signed in when `new_session` is given.
 pub(super) fn redirect(ctx: &DbCtx, location: &str, new_session: Option<&NewSession>) -> Response {
     let mut response = StatusCode::FOUND.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
+    // Header values are ASCII: anything else in the path is sent percent-encoded.
+    let mut ascii = String::with_capacity(location.len());
+    for c in location.chars() {
+        if c.is_ascii() {
+            ascii.push(c);
+        } else {
+            let mut bytes = [0u8; 4];
+            for byte in c.encode_utf8(&mut bytes).bytes() {
+                ascii.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    if let Ok(value) = HeaderValue::from_str(&ascii) {
         response.headers_mut().insert(header::LOCATION, value);
     }
     match new_session {

@@ -31,7 +31,7 @@ pub fn routes() -> Routes {
     };
     Routes::new()
         .route(page(Method::GET, "/setup", "setupPage", "The first-admin form of the setup link").input::<LinkQuery>().handler(setup_page))
-        .route(page(Method::POST, "/setup", "setupForm", "Create the first admin (the form)").input::<SetupForm>().handler(setup_form))
+        .route(page(Method::POST, "/setup", "setupForm", "Create the first admin (the form)").input::<SetupInput>().handler(setup_form))
         .route(
             page(Method::GET, "/reset-password", "resetPasswordPage", "The new-password form of a reset link")
                 .input::<LinkQuery>()
@@ -39,7 +39,7 @@ pub fn routes() -> Routes {
         )
         .route(
             page(Method::POST, "/reset-password", "resetPasswordForm", "Set the new password (the form)")
-                .input::<ResetForm>()
+                .input::<ResetPasswordInput>()
                 .handler(reset_form),
         )
         .route(
@@ -48,9 +48,13 @@ pub fn routes() -> Routes {
                 .handler(register_page),
         )
         .route(
-            page(Method::POST, "/register", "registerForm", "Create an account (the form)").input::<RegisterForm>().handler(register_form),
+            page(Method::POST, "/register", "registerForm", "Create an account (the form)").input::<SignUpInput>().handler(register_form),
         )
 }
+
+// The forms are documented with the rules of their JSON twins (what a
+// valid form holds); they are read leniently, so a form that breaks them
+// comes back with the messages beside the fields.
 
 /// Any text: the page checks it and says what is wrong.
 #[derive(Debug, Default, Deserialize, Validate, JsonSchema)]

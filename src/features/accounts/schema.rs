@@ -30,6 +30,7 @@ pub struct SignUpInput {
     /// The invite link's token, when registration is by invitation.
     #[serde(default)]
     #[garde(inner(length(chars, min = 1, max = 128)))]
+    #[schemars(length(min = 1, max = 128))]
     pub invite: Option<String>,
     /// Where the verification link leads after verifying (a path on this site).
     #[serde(default, rename = "callbackURL")]
@@ -51,7 +52,7 @@ pub struct SignedUp {
 }
 
 /// A site path (`/...`, not `//host`): where links send people afterwards.
-const SITE_PATH_PATTERN: &str = r"^/([^/\\\s\x00-\x1f][^\s\x00-\x1f]*)?$";
+const SITE_PATH_PATTERN: &str = r"^/([^/\\\s\x00-\x1f\x7f-\x9f][^\s\x00-\x1f\x7f-\x9f]*)?$";
 
 pub fn site_path(value: &str, _: &()) -> garde::Result {
     let ok = value.len() <= 512
@@ -134,6 +135,7 @@ pub struct CreateInviteInput {
     /// How long the link works, in days (1-30, default 7).
     #[serde(default)]
     #[garde(inner(range(min = 1, max = 30)))]
+    #[schemars(range(min = 1, max = 30))]
     pub expires_in_days: Option<u32>,
 }
 
@@ -167,10 +169,12 @@ pub struct DeleteAccountInput {
     /// The account's password (accounts without one confirm with their address instead).
     #[serde(default)]
     #[garde(inner(length(chars, min = 1, max = 1024)))]
+    #[schemars(length(min = 1, max = 1024))]
     pub password: Option<String>,
     /// The account's address, for accounts that sign in only through GitHub or OpenID Connect.
     #[serde(default)]
     #[garde(inner(length(chars, min = 1, max = 254)))]
+    #[schemars(length(min = 1, max = 254))]
     pub email: Option<String>,
 }
 
@@ -244,11 +248,14 @@ pub struct SocialSignIn {
 #[serde(rename_all = "camelCase")]
 pub struct CallbackQuery {
     #[garde(inner(length(chars, max = 2048)))]
+    #[schemars(length(max = 2048))]
     pub code: Option<String>,
     #[garde(inner(length(chars, max = 512)))]
+    #[schemars(length(max = 512))]
     pub state: Option<String>,
     /// The provider's refusal (`access_denied`, ...).
     #[garde(inner(length(chars, max = 256)))]
+    #[schemars(length(max = 256))]
     pub error: Option<String>,
 }
 

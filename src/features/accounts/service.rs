@@ -143,14 +143,9 @@ impl From<AccountError> for AppError {
             AccountError::RegistrationClosed => AppError::new(StatusCode::FORBIDDEN, "REGISTRATION_CLOSED", message),
             AccountError::InvalidInvite => AppError::new(StatusCode::FORBIDDEN, "INVALID_INVITE", message),
             AccountError::InvalidLink => AppError::new(StatusCode::FORBIDDEN, "INVALID_TOKEN", message),
-            AccountError::WrongPassword => AppError::validation_with_code(
-                "INVALID_PASSWORD",
-                message.clone(),
-                FieldErrors::from([("password".to_owned(), vec![message])]),
-            ),
-            AccountError::WrongConfirmation => {
-                AppError::validation_with_code("INVALID_EMAIL", message.clone(), FieldErrors::from([("email".to_owned(), vec![message])]))
-            }
+            // Well-formed but not the account's: a refusal, not bad input.
+            AccountError::WrongPassword => AppError::new(StatusCode::FORBIDDEN, "INVALID_PASSWORD", message),
+            AccountError::WrongConfirmation => AppError::new(StatusCode::FORBIDDEN, "INVALID_EMAIL", message),
             AccountError::TooManyEmails { retry_after_ms } => {
                 let mut error = AppError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", message);
                 if let AppError::Client(client) = &mut error {

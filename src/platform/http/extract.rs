@@ -28,26 +28,7 @@ where
     type Rejection = AppError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, AppError> {
-        let is_form = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-        if !is_form {
-            return Err(AppError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
-                "Send the form as application/x-www-form-urlencoded",
-            ));
-        }
-        let bytes = axum::body::to_bytes(request.into_body(), usize::MAX).await.map_err(|error| {
-            if is_length_limit(&error) {
-                AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "The request body is too large")
-            } else {
-                AppError::bad_request(format!("Could not read the request body: {error}"))
-            }
-        })?;
+        let bytes = read_body(request, "application/x-www-form-urlencoded").await?;
         if bytes.contains(&0) || String::from_utf8_lossy(&bytes).contains("%00") {
             return Err(AppError::bad_request("The form holds a NUL character"));
         }
@@ -63,28 +44,33 @@ where
     type Rejection = AppError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, AppError> {
-        let is_json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-        if !is_json {
-            return Err(AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json"));
-        }
-        // The front door bounds the body (`FLINT_BODY_LIMIT`); reading past
-        // the bound fails with its `LengthLimitError`.
-        let bytes = axum::body::to_bytes(request.into_body(), usize::MAX).await.map_err(|error| {
-            if is_length_limit(&error) {
-                AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "The request body is too large")
-            } else {
-                AppError::bad_request(format!("Could not read the request body: {error}"))
-            }
-        })?;
+        let bytes = read_body(request, "application/json").await?;
         let value = parse_json(&bytes)?;
         validate(&value)?;
         Ok(ValidJson(value))
     }
+}
+
+/// The whole body of a request that says it is `media_type` (else 415).
+async fn read_body(request: Request, media_type: &str) -> Result<axum::body::Bytes, AppError> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(media_type));
+    if !declared {
+        return Err(AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", format!("Send the body as {media_type}")));
+    }
+    // The front door bounds the body (`FLINT_BODY_LIMIT`); reading past
+    // the bound fails with its `LengthLimitError`.
+    axum::body::to_bytes(request.into_body(), usize::MAX).await.map_err(|error| {
+        if is_length_limit(&error) {
+            AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "The request body is too large")
+        } else {
+            AppError::bad_request(format!("Could not read the request body: {error}"))
+        }
+    })
 }
 
 /// Whether reading failed on the front door's body limit (the error comes
