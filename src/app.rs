@@ -126,12 +126,25 @@ async fn connect(
         workflows,
         EngineSettings { workers: config.workflow_workers, lease: config.workflow_lease, retention: config.workflow_retention },
     );
+    let (theme, problems) = crate::platform::web::Theme::load(config.theme_dir.as_deref());
+    for problem in &problems {
+        tracing::error!(
+            file = %problem.file.display(),
+            line = problem.line,
+            reason = %problem.reason,
+            "a theme template does not parse ({problem}); the embedded one is used instead"
+        );
+    }
+    if !theme.overridden().is_empty() {
+        tracing::info!(templates = ?theme.overridden(), "theme templates from FLINT_THEME_DIR");
+    }
     let state = AppState::new(AppServices {
         events: EventBus::new(subscribers, engine.clone(), db.clone()),
         workflows: engine.clone(),
         batches: crate::platform::batch::Batches::new(),
         images: ImageWorkers::new(config.media.resize_workers, config.media.memory_cache),
         logins: crate::platform::auth::external::LoginProviders::new(&config),
+        theme,
         config,
         db,
         cache,

@@ -316,6 +316,12 @@ pub const VARIABLES: &[Variable] = &[
         help: "The provider's name on the sign-in button, e.g. Google or Keycloak.",
         secret: false,
     },
+    Variable {
+        name: "FLINT_THEME_DIR",
+        default: "",
+        help: "A folder whose files replace the embedded theme's by path (templates, e.g. account/setup.html).",
+        secret: false,
+    },
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -417,6 +423,7 @@ pub struct Config {
     pub turnstile: Option<TurnstileConfig>,
     pub github: Option<GithubConfig>,
     pub oidc: Option<OidcConfig>,
+    pub theme_dir: Option<std::path::PathBuf>,
     pub trusted_proxies: Vec<IpNet>,
     pub log_format: LogFormat,
     pub log_filter: String,
@@ -734,6 +741,10 @@ impl Config {
                 None
             }
         };
+        let theme_dir = reader.optional("FLINT_THEME_DIR", |v| {
+            let path = std::path::PathBuf::from(v);
+            if path.is_dir() { Ok(path) } else { Err(format!("'{v}' is not a folder")) }
+        });
 
         if !reader.errors.is_empty() {
             return Err(ConfigError(reader.errors));
@@ -781,6 +792,7 @@ impl Config {
             turnstile,
             github,
             oidc,
+            theme_dir,
             trusted_proxies: value(trusted_proxies),
             log_format: value(log_format),
             log_filter: value(log_filter),
@@ -908,6 +920,7 @@ impl Config {
             ("FLINT_OIDC_CLIENT_ID", self.oidc.as_ref().map_or_else(|| "(none)".into(), |o| o.client_id.clone())),
             ("FLINT_OIDC_CLIENT_SECRET", if self.oidc.is_some() { "********".into() } else { "(none)".into() }),
             ("FLINT_OIDC_NAME", self.oidc.as_ref().map_or_else(|| "(unused)".into(), |o| o.name.clone())),
+            ("FLINT_THEME_DIR", self.theme_dir.as_ref().map_or_else(|| "(none: the embedded theme)".into(), |d| d.display().to_string())),
         ]
     }
 }

@@ -42,6 +42,8 @@ pub struct AppServices {
     pub batches: Batches,
     pub clock: Clock,
     pub passwords: PasswordHasher,
+    /// The page templates: the embedded theme and `FLINT_THEME_DIR`'s overrides.
+    pub theme: crate::platform::web::Theme,
     /// Sign-in with GitHub and OpenID Connect, as configured.
     pub logins: crate::platform::auth::external::LoginProviders,
     pub secret: ServerSecret,

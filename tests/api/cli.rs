@@ -338,3 +338,42 @@ async fn serve_logs_a_setup_link_until_an_admin_exists() {
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(!log.contains("setup_link"), "an admin exists: no link: {log}");
 }
+
+/// `FLINT_THEME_DIR` replaces a template by path; one that does not parse
+/// is logged with its file and line, and the embedded one is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_theme_dir_overrides_templates_and_a_broken_one_falls_back() {
+    let database = TestDatabase::create(&Backend::Sqlite).await;
+    let theme = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(theme.path().join("account")).unwrap();
+    std::fs::write(
+        theme.path().join("account/register.html"),
+        "{% extends \"layout.html\" %}{% block content %}<h1>Join {{ site }}, the custom way</h1>{% endblock %}",
+    )
+    .unwrap();
+    std::fs::write(
+        theme.path().join("account/setup.html"),
+        "{% extends \"layout.html\" %}\n{% block content %}\n{% if %}\n{% endblock %}\n",
+    )
+    .unwrap();
+    let log_dir = tempfile::tempdir().unwrap();
+    let log_path = log_dir.path().join("serve.log");
+    let theme_dir = theme.path().display().to_string();
+    let server = crate::helpers::Server::start_env(
+        &database.url,
+        "0",
+        std::fs::File::create(&log_path).unwrap(),
+        &[("FLINT_THEME_DIR", theme_dir.as_str())],
+    )
+    .await;
+    let register = reqwest::get(format!("{}/register", server.base)).await.unwrap().text().await.unwrap();
+    assert!(register.contains("the custom way"), "{register}");
+    let setup = reqwest::get(format!("{}/setup?token=abc", server.base)).await.unwrap();
+    assert_eq!(setup.status(), StatusCode::OK);
+    assert!(setup.text().await.unwrap().contains(r#"action="/setup""#), "the embedded setup page stands in");
+    server.kill();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let broken = theme.path().join("account/setup.html").display().to_string();
+    let line = log.lines().find(|l| l.contains("a theme template does not parse")).unwrap_or_else(|| panic!("not logged: {log}"));
+    assert!(line.contains(&format!("{broken}:3")), "the file and line: {line}");
+}

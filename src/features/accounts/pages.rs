@@ -16,7 +16,6 @@ use crate::features::settings::service as settings;
 use crate::platform::auth::session::{self, ClientInfo, NewSession, SESSION_TTL};
 use crate::platform::http::{AppError, DbCtx, Endpoint, PageForm, Routes, ValidQuery};
 use crate::platform::rate_limit::RateLimit;
-use crate::platform::web;
 
 use super::schema::{ResetPasswordInput, SetupInput, SignUpInput};
 use super::service;
@@ -115,7 +114,7 @@ async fn render<T: Serialize>(
     fields: T,
 ) -> Response {
     let site = settings::site(ctx).await.map(|view| view.site.title).unwrap_or_else(|_| ctx.config.site.title.clone());
-    web::page(status, template, Frame { site, title, error, fields })
+    ctx.theme.page(status, template, Frame { site, title, error, fields })
 }
 
 /// The status and words of a refusal (validation: the first message per field).
