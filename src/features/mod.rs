@@ -11,6 +11,7 @@
 //! `use crate::features::…` and fails on an edge not declared here.
 
 pub mod accounts;
+pub mod blog;
 pub mod cdn;
 pub mod comments;
 pub mod dashboard;
@@ -52,6 +53,7 @@ pub const GRAPH: &[(&str, &[&str])] = &[
     ("friend_links", &[]),
     ("comments", &["publishing", "settings"]),
     ("accounts", &["settings", "email", "comments"]),
+    ("blog", &["publishing", "settings"]),
     ("page_views", &["publishing"]),
     ("dashboard", &["accounts", "comments", "media", "page_views", "posts", "publishing"]),
     ("notifications", &["settings", "email", "webhooks", "publishing", "friend_links", "comments"]),
@@ -63,6 +65,7 @@ pub fn routes() -> Routes {
         .merge(system::api::routes())
         .merge(accounts::api::routes())
         .merge(accounts::pages::routes())
+        .merge(blog::api::routes())
         .merge(workflows::api::routes())
         .merge(posts::api::routes())
         .merge(publishing::api::routes())

@@ -20,7 +20,35 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("account/reset-password.html", include_str!("../../theme/account/reset-password.html")),
     ("account/register.html", include_str!("../../theme/account/register.html")),
     ("account/done.html", include_str!("../../theme/account/done.html")),
+    ("home.html", include_str!("../../theme/home.html")),
+    ("post.html", include_str!("../../theme/post.html")),
+    ("not-found.html", include_str!("../../theme/not-found.html")),
 ];
+
+/// The theme's stylesheet (the highlighter's colours are added to it).
+const STYLESHEET: (&str, &str) = ("assets/style.css", include_str!("../../theme/assets/style.css"));
+
+/// The CSS of the highlighter's classes: a light theme, and a dark one
+/// when the reader's system is dark.
+fn highlight_css() -> String {
+    use syntect::highlighting::ThemeSet;
+    use syntect::html::{ClassStyle, css_for_theme_with_class_style};
+    let themes = ThemeSet::load_defaults();
+    let css = |name: &str| themes.themes.get(name).and_then(|theme| css_for_theme_with_class_style(theme, ClassStyle::Spaced).ok());
+    let light = css("InspiredGitHub").unwrap_or_default();
+    let dark = css("base16-ocean.dark").unwrap_or_default();
+    // The highlighter's own backgrounds give way to the theme's code blocks.
+    format!(
+        "{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n.f-content pre.code, .f-content pre {{ background: var(--surface); }}\n"
+    )
+}
+
+/// The stylesheet as served: one file, named by its hash, cached for good.
+pub struct Stylesheet {
+    /// `/assets/style.<hash>.css`
+    pub path: String,
+    pub body: bytes::Bytes,
+}
 
 /// A template of `FLINT_THEME_DIR` that could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +73,10 @@ pub struct Theme {
     environment: Environment<'static>,
     /// Which templates came from `FLINT_THEME_DIR`.
     overridden: Vec<&'static str>,
+    pub stylesheet: Stylesheet,
+    /// A hash of every template and the stylesheet: part of the key of
+    /// every cached page, so a changed theme is never served stale bytes.
+    pub fingerprint: String,
 }
 
 impl Theme {
@@ -59,12 +91,14 @@ impl Theme {
         let mut environment = Environment::new();
         let mut overridden = Vec::new();
         let mut problems = Vec::new();
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
         for (name, embedded) in TEMPLATES {
             if let Some(dir) = dir {
                 let file = dir.join(name);
                 match std::fs::read_to_string(&file) {
-                    Ok(source) => match environment.add_template_owned(*name, source) {
+                    Ok(source) => match environment.add_template_owned(*name, source.clone()) {
                         Ok(()) => {
+                            hasher.update(source.as_bytes());
                             overridden.push(*name);
                             continue;
                         }
@@ -83,8 +117,30 @@ impl Theme {
             // The embedded templates are part of the binary: one that does
             // not parse is a build mistake, caught by the tests below.
             environment.add_template(name, embedded).expect("embedded theme templates parse");
+            hasher.update(embedded.as_bytes());
         }
-        (Theme { environment, overridden }, problems)
+        let (css_name, embedded_css) = STYLESHEET;
+        let mut css = match dir.map(|dir| dir.join(css_name)) {
+            Some(file) => match std::fs::read_to_string(&file) {
+                Ok(css) => {
+                    overridden.push(css_name);
+                    css
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => embedded_css.to_owned(),
+                Err(error) => {
+                    problems.push(ThemeProblem { file, line: None, reason: format!("cannot be read: {error}") });
+                    embedded_css.to_owned()
+                }
+            },
+            None => embedded_css.to_owned(),
+        };
+        css.push_str(&highlight_css());
+        let css_hash = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(css.as_bytes()));
+        hasher.update(css_hash.as_bytes());
+        let stylesheet = Stylesheet { path: format!("/assets/style.{css_hash}.css"), body: bytes::Bytes::from(css) };
+        environment.add_global("stylesheet", stylesheet.path.clone());
+        let fingerprint = format!("{:016x}", hasher.digest());
+        (Theme { environment, overridden, stylesheet, fingerprint }, problems)
     }
 
     /// The templates `FLINT_THEME_DIR` replaced.
@@ -96,8 +152,7 @@ impl Theme {
     /// that fails while rendering (an override using a missing variable
     /// wrongly, say) is logged and answered with the opaque 500.
     pub fn page(&self, status: StatusCode, name: &str, context: impl Serialize) -> Response {
-        let rendered = self.environment.get_template(name).and_then(|template| template.render(context));
-        match rendered {
+        match self.render(name, context) {
             Ok(html) => {
                 let mut response = (status, html).into_response();
                 let headers = response.headers_mut();
@@ -113,6 +168,11 @@ impl Theme {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
             }
         }
+    }
+
+    /// `name` rendered with `context`, as text.
+    pub fn render(&self, name: &str, context: impl Serialize) -> Result<String, minijinja::Error> {
+        self.environment.get_template(name).and_then(|template| template.render(context))
     }
 }
 

@@ -427,7 +427,7 @@ async fn the_account_pages_work_as_plain_html_forms(backend: Backend) {
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
     assert_eq!(page.header("cache-control"), Some("private, no-store"));
-    assert!(page.text.contains(r#"<form method="post" action="/setup">"#) && page.text.contains(&token), "{}", page.text);
+    assert!(page.text.contains(r#"<form class="f-form" method="post" action="/setup">"#) && page.text.contains(&token), "{}", page.text);
     let no_token = app.user().get("/setup").await;
     assert!(no_token.text.contains("has no token"), "{}", no_token.text);
 

@@ -4,6 +4,7 @@ mod helpers;
 
 mod account_links;
 mod accounts;
+mod blog;
 mod cache;
 mod cdn;
 mod cli;

@@ -100,6 +100,8 @@ pub struct RegisterForm {
 struct Frame<T: Serialize> {
     site: String,
     title: &'static str,
+    /// Link pages are for one person: search engines keep out.
+    noindex: bool,
     error: Option<String>,
     #[serde(flatten)]
     fields: T,
@@ -114,7 +116,7 @@ async fn render<T: Serialize>(
     fields: T,
 ) -> Response {
     let site = settings::site(ctx).await.map(|view| view.site.title).unwrap_or_else(|_| ctx.config.site.title.clone());
-    ctx.theme.page(status, template, Frame { site, title, error, fields })
+    ctx.theme.page(status, template, Frame { site, title, noindex: true, error, fields })
 }
 
 /// The status and words of a refusal (validation: the first message per field).

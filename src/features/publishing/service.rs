@@ -88,7 +88,8 @@ pub async fn list(ctx: &DbCtx, query: &ListQuery) -> Result<CachedBody> {
     ctx.cache.get_or_load(&list_key(query), || async { load_page(ctx, query).await.and_then(|p| ready_body(&p)) }).await
 }
 
-async fn load_page(app: &DbCtx, query: &ListQuery) -> Result<PostListResponse> {
+/// A page of listed posts, read now (the public site caches the page it renders).
+pub async fn load_page(app: &DbCtx, query: &ListQuery) -> Result<PostListResponse> {
     let now = app.clock.now_ms();
     let after = match query.cursor {
         // A cursor whose post is no longer listed ends the list.
@@ -143,6 +144,15 @@ pub async fn detail(ctx: &DbCtx, slug: &str) -> Result<CachedBody> {
         })
         .await?;
     body.ok_or(PublishError::NotFound)
+}
+
+/// A public post, read now (`None` unless readers may see it); the public
+/// site caches the page it renders.
+pub async fn load_detail(ctx: &DbCtx, slug: &str) -> Result<Option<PublicPostDetail>> {
+    let Some(row) = data::find_public_by_slug(&ctx.db, slug, ctx.clock.now_ms()).await? else { return Ok(None) };
+    let toc = serde_json::from_str(&row.toc_json).unwrap_or_default();
+    let tags = tags_of_row(&row)?;
+    Ok(Some(PublicPostDetail { item: PublicPostItem::from_row(row.item, tags), toc, content_html: row.content_html }))
 }
 
 /// `serde_json::to_vec(detail)`, with the content HTML (most of the body)
