@@ -23,6 +23,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("home.html", include_str!("../../theme/home.html")),
     ("post.html", include_str!("../../theme/post.html")),
     ("not-found.html", include_str!("../../theme/not-found.html")),
+    ("list.html", include_str!("../../theme/list.html")),
 ];
 
 /// The theme's stylesheet (the highlighter's colours are added to it).

@@ -13,6 +13,7 @@ backend_tests!(
     the_home_page_lists_posts_and_a_post_page_shows_one,
     pages_are_cached_by_etag_and_change_on_the_next_request,
     a_theme_dir_post_template_is_used,
+    lists_by_tag_category_and_all_posts,
 );
 
 const CODE_POST: &str = "Intro paragraph.\n\n## Setup\n\nSome words.\n\n```rust\nfn main() { println!(\"hi\"); }\n```\n\n## Next\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nA note.[^1]\n\n[^1]: The footnote.\n";
@@ -42,6 +43,8 @@ async fn the_home_page_lists_posts_and_a_post_page_shows_one(backend: Backend) {
     assert!(page.contains(&format!("href=\"/post/{slug}\"")), "{page}");
     assert!(page.contains("Second &lt;Post&gt;"), "titles are escaped: {page}");
     assert_eq!(page.matches("<h1").count(), 1);
+    let tracked = app.user().get("/?utm_source=feed&error=INVALID_TOKEN").await;
+    assert_eq!(tracked.status, StatusCode::OK, "links from elsewhere carry parameters: {}", tracked.text);
 
     let res = app.user().get(&format!("/post/{slug}")).await;
     assert_eq!(res.status, StatusCode::OK);
@@ -113,4 +116,30 @@ async fn a_theme_dir_post_template_is_used(backend: Backend) {
     let slug = published(&app, &mut admin, "Themed", "Body text.").await;
     let page = app.user().get(&format!("/post/{slug}")).await;
     assert!(page.text.contains("<h1>Custom: Themed</h1>") && page.text.contains("Body text."), "{}", page.text);
+}
+
+async fn lists_by_tag_category_and_all_posts(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut admin = app.admin().await;
+    let tagged = draft(&mut admin, json!({"title": "Tagged One", "content": "x", "category": "Notes"})).await;
+    let tag = admin.post("/_fn/createTag", json!({"name": "rust lang"})).await.body["id"].as_i64().unwrap();
+    admin.post("/_fn/setPostTags", json!({"postId": tagged, "tagIds": [tag]})).await;
+    publish(&app, &mut admin, tagged, "published").await;
+    published(&app, &mut admin, "Untagged Two", "y").await;
+
+    let all = app.user().get("/posts").await;
+    assert!(html_of(&all).contains("Tagged One") && all.text.contains("Untagged Two"), "{}", all.text);
+    let by_tag = app.user().get("/tag/rust%20lang").await;
+    assert_eq!(by_tag.status, StatusCode::OK, "{}", by_tag.text);
+    assert!(by_tag.text.contains("Tagged One") && !by_tag.text.contains("Untagged Two"), "{}", by_tag.text);
+    assert!(by_tag.text.contains("rust lang"), "the heading names the tag");
+    let by_category = app.user().get("/category/Notes").await;
+    assert!(by_category.text.contains("Tagged One") && !by_category.text.contains("Untagged Two"), "{}", by_category.text);
+    let unknown = app.user().get("/tag/nothing-here").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(html_of(&unknown).contains("Page not found"));
+    // The post page links its tag and category pages.
+    let slug = admin.get(&format!("/_fn/findPostById?id={tagged}")).await.body["slug"].as_str().unwrap().to_owned();
+    let post = app.user().get(&format!("/post/{slug}")).await;
+    assert!(post.text.contains("href=\"/tag/rust%20lang\"") && post.text.contains("href=\"/category/Notes\""), "{}", post.text);
 }

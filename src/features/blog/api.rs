@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::platform::http::{AppError, CachePolicy, DbCtx, Endpoint, PathParam, Routes, ValidQuery, cached_response};
 
-use super::service::{self, BlogError};
+use super::service::{self, BlogError, Listing};
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -28,6 +28,30 @@ pub fn routes() -> Routes {
                 .handler(post),
         )
         .route(
+            Endpoint::page(Method::GET, "/posts", "postsPage")
+                .tag("pages")
+                .summary("Every listed post, newest first, by cursor")
+                .cache(CachePolicy::Public)
+                .input::<HomeQuery>()
+                .handler(all_posts),
+        )
+        .route(
+            Endpoint::page(Method::GET, "/tag/{name}", "tagPage")
+                .tag("pages")
+                .summary("The listed posts with a tag, newest first, by cursor")
+                .cache(CachePolicy::Public)
+                .input::<HomeQuery>()
+                .handler(tag),
+        )
+        .route(
+            Endpoint::page(Method::GET, "/category/{name}", "categoryPage")
+                .tag("pages")
+                .summary("The listed posts of a category, newest first, by cursor")
+                .cache(CachePolicy::Public)
+                .input::<HomeQuery>()
+                .handler(category),
+        )
+        .route(
             Endpoint::rest(Method::GET, "/assets/{file}", "themeAsset")
                 .tag("pages")
                 .summary("The theme's stylesheet, named by its hash (cached for good)")
@@ -36,8 +60,10 @@ pub fn routes() -> Routes {
         )
 }
 
+/// Other parameters (`utm_source`, a sign-in's `error`, ...) are ignored:
+/// links from elsewhere carry them.
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct HomeQuery {
     /// From the previous page's "Older posts" link.
     #[garde(range(min = 1))]
@@ -72,6 +98,21 @@ async fn home(ctx: DbCtx, ValidQuery(query): ValidQuery<HomeQuery>) -> Result<Re
 
 async fn post(ctx: DbCtx, PathParam(slug): PathParam) -> Result<Response, AppError> {
     let result = service::post(&ctx, &slug).await;
+    page_or_not_found(&ctx, result).await
+}
+
+async fn all_posts(ctx: DbCtx, ValidQuery(query): ValidQuery<HomeQuery>) -> Result<Response, AppError> {
+    let result = service::list(&ctx, &Listing::All, query.cursor).await;
+    page_or_not_found(&ctx, result).await
+}
+
+async fn tag(ctx: DbCtx, PathParam(name): PathParam, ValidQuery(query): ValidQuery<HomeQuery>) -> Result<Response, AppError> {
+    let result = service::list(&ctx, &Listing::Tag(name), query.cursor).await;
+    page_or_not_found(&ctx, result).await
+}
+
+async fn category(ctx: DbCtx, PathParam(name): PathParam, ValidQuery(query): ValidQuery<HomeQuery>) -> Result<Response, AppError> {
+    let result = service::list(&ctx, &Listing::Category(name), query.cursor).await;
     page_or_not_found(&ctx, result).await
 }
 

@@ -139,6 +139,68 @@ pub async fn home(ctx: &DbCtx, cursor: Option<i64>) -> Result<CachedBody> {
     }
 }
 
+/// Which listed posts a list page shows.
+#[derive(Clone, Debug)]
+pub enum Listing {
+    /// Every listed post, pinned ones in their place by date.
+    All,
+    Tag(String),
+    Category(String),
+}
+
+impl Listing {
+    fn path(&self) -> String {
+        let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20");
+        match self {
+            Listing::All => "/posts".to_owned(),
+            Listing::Tag(name) => format!("/tag/{}", encode(name)),
+            Listing::Category(name) => format!("/category/{}", encode(name)),
+        }
+    }
+
+    fn heading(&self) -> String {
+        match self {
+            Listing::All => "All posts".to_owned(),
+            Listing::Tag(name) => format!("Posts tagged \u{201c}{name}\u{201d}"),
+            Listing::Category(name) => format!("Posts in \u{201c}{name}\u{201d}"),
+        }
+    }
+}
+
+/// `/posts`, `/tag/{name}` and `/category/{name}`, newest first, by cursor.
+/// A tag or category with no listed post is [`BlogError::NotFound`].
+pub async fn list(ctx: &DbCtx, listing: &Listing, cursor: Option<i64>) -> Result<CachedBody> {
+    let path = listing.path();
+    let (frame, version) = frame(ctx, &path).await?;
+    let render = || async {
+        let (tag_name, category) = match listing {
+            Listing::All => (None, None),
+            Listing::Tag(name) => (Some(name.clone()), None),
+            Listing::Category(name) => (None, Some(name.clone())),
+        };
+        let query = ListQuery { cursor, limit: HOME_PAGE_SIZE, tag_name, category, exclude_pinned: false };
+        let page = publishing::load_page(ctx, &query).await?;
+        if page.items.is_empty() && cursor.is_none() && !matches!(listing, Listing::All) {
+            return Err(BlogError::NotFound);
+        }
+        let heading = listing.heading();
+        let fields = json!({
+            "title": heading,
+            "heading": heading,
+            "path": path,
+            "posts": page.items.iter().map(post_view).collect::<Vec<_>>(),
+            "next_cursor": page.next_cursor,
+        });
+        let html = ctx.theme.render("list.html", with_frame(&frame, fields))?;
+        Ok::<_, BlogError>(CachedBody::tagged(html))
+    };
+    let argument = format!("{path}?{}", cursor.unwrap_or_default());
+    match page_key(ctx, "list", &argument, version, &[POSTS_LIST]).await {
+        Some(key) => ctx.cache.get_or_load(&key, render).await,
+        None => render().await,
+    }
+}
+
 /// A post's page; [`BlogError::NotFound`] unless readers may see it.
 pub async fn post(ctx: &DbCtx, slug: &str) -> Result<CachedBody> {
     let (frame, version) = frame(ctx, &format!("/post/{slug}")).await?;
