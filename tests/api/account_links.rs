@@ -472,6 +472,11 @@ async fn the_account_pages_work_as_plain_html_forms(backend: Backend) {
     assert_eq!(role_of(&mut reader).await, "user");
     let taken = form(&app, "/register", &[("name", "Again"), ("email", "reader@example.com"), ("password", PASSWORD)]).await;
     assert_eq!(taken.status, StatusCode::CONFLICT);
+    // A stranger's long input is not sent back whole.
+    let long = "x".repeat(100_000);
+    let echoed = form(&app, "/register", &[("name", long.as_str()), ("email", "a@example.com"), ("password", "short")]).await;
+    assert_eq!(echoed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(echoed.text.len() < 20_000, "the form echoes at most the field's length: {} bytes", echoed.text.len());
     let json = app.user().post("/register", json!({"name": "X"})).await;
     assert_eq!(json.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "the page takes forms");
 }

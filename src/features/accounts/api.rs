@@ -339,19 +339,25 @@ async fn sign_up(ctx: DbCtx, client: ClientInfo, ValidJson(input): ValidJson<Sig
     })
 }
 
+/// A refusal of a browser flow: back to `to` with `?error=CODE` (internal
+/// errors stay the opaque 500).
+fn back_with_error(ctx: &DbCtx, to: &str, error: AppError) -> Result<Response, AppError> {
+    match error {
+        AppError::Client(client) => {
+            let separator = if to.contains('?') { '&' } else { '?' };
+            Ok(redirect(ctx, &format!("{to}{separator}error={}", client.code), None))
+        }
+        internal => Err(internal),
+    }
+}
+
 /// With `callbackURL`, a browser is sent there (signed in, or with
 /// `?error=INVALID_TOKEN`); without, the answer is JSON.
 async fn verify_email(ctx: DbCtx, client: ClientInfo, ValidQuery(input): ValidQuery<TokenQuery>) -> Result<Response, AppError> {
     match (service::verify_email(&ctx, &input.token, &client).await, input.callback_url.as_deref()) {
         (Ok((_, new_session)), Some(callback)) => Ok(redirect(&ctx, callback, Some(&new_session))),
         (Ok((user, new_session)), None) => Ok(signed_in(&ctx, user, new_session)),
-        (Err(error), Some(callback)) => match AppError::from(error) {
-            AppError::Client(client) => {
-                let separator = if callback.contains('?') { '&' } else { '?' };
-                Ok(redirect(&ctx, &format!("{callback}{separator}error={}", client.code), None))
-            }
-            internal => Err(internal),
-        },
+        (Err(error), Some(callback)) => back_with_error(&ctx, callback, error.into()),
         (Err(error), None) => Err(error.into()),
     }
 }
@@ -387,13 +393,7 @@ async fn social_callback(
 ) -> Result<Response, AppError> {
     match service::social_callback(&ctx, &provider, &query, &client).await {
         Ok((new_session, to)) => Ok(redirect(&ctx, &to, Some(&new_session))),
-        Err((error, Some(to))) => match AppError::from(error) {
-            AppError::Client(client) => {
-                let separator = if to.contains('?') { '&' } else { '?' };
-                Ok(redirect(&ctx, &format!("{to}{separator}error={}", client.code), None))
-            }
-            internal => Err(internal),
-        },
+        Err((error, Some(to))) => back_with_error(&ctx, &to, error.into()),
         Err((error, None)) => Err(error.into()),
     }
 }

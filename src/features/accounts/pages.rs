@@ -142,6 +142,12 @@ fn invalid(report: &garde::Report) -> (StatusCode, String) {
     (StatusCode::UNPROCESSABLE_ENTITY, details.join("; "))
 }
 
+/// What was typed, shown back in the form, at most as long as the field allows
+/// (a stranger's megabyte of text is not sent back).
+fn echo(value: String, max_chars: usize) -> String {
+    value.chars().take(max_chars).collect()
+}
+
 fn with_session(ctx: &DbCtx, mut response: Response, new_session: &NewSession) -> Response {
     let cookie = session::set_cookie(ctx.config.is_https(), &new_session.token, SESSION_TTL);
     if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -158,7 +164,7 @@ struct SetupFields {
 }
 
 async fn setup_page(ctx: DbCtx, ValidQuery(query): ValidQuery<LinkQuery>) -> Response {
-    let token = query.token.unwrap_or_default();
+    let token = echo(query.token.unwrap_or_default(), 128);
     let error = token.is_empty().then(|| "Open the setup link exactly as the server logged it: this one has no token.".to_owned());
     render(&ctx, StatusCode::OK, "account/setup.html", "Set up your blog", error, SetupFields { token, ..SetupFields::default() }).await
 }
@@ -184,7 +190,7 @@ async fn setup_form(ctx: DbCtx, client: ClientInfo, PageForm(form): PageForm<Set
             Ok(with_session(&ctx, page, &new_session))
         }
         Err((status, message)) => {
-            let fields = SetupFields { token: input.token, name: input.name, email: input.email };
+            let fields = SetupFields { token: echo(input.token, 128), name: echo(input.name, 80), email: echo(input.email, 254) };
             Ok(render(&ctx, status, "account/setup.html", "Set up your blog", Some(message), fields).await)
         }
     }
@@ -209,7 +215,7 @@ struct TokenField {
 }
 
 async fn reset_page(ctx: DbCtx, ValidQuery(query): ValidQuery<LinkQuery>) -> Response {
-    let token = query.token.unwrap_or_default();
+    let token = echo(query.token.unwrap_or_default(), 128);
     let error = token.is_empty().then(|| "This link has no token: open it exactly as the email shows it.".to_owned());
     render(&ctx, StatusCode::OK, "account/reset-password.html", "Choose a new password", error, TokenField { token }).await
 }
@@ -235,7 +241,7 @@ async fn reset_form(ctx: DbCtx, PageForm(form): PageForm<ResetForm>) -> Result<R
             "account/reset-password.html",
             "Choose a new password",
             Some(message),
-            TokenField { token: input.token },
+            TokenField { token: echo(input.token, 128) },
         )
         .await),
     }
@@ -249,7 +255,7 @@ struct RegisterFields {
 }
 
 async fn register_page(ctx: DbCtx, ValidQuery(query): ValidQuery<InviteQuery>) -> Response {
-    let fields = RegisterFields { invite: query.invite.unwrap_or_default(), ..RegisterFields::default() };
+    let fields = RegisterFields { invite: echo(query.invite.unwrap_or_default(), 128), ..RegisterFields::default() };
     render(&ctx, StatusCode::OK, "account/register.html", "Create an account", None, fields).await
 }
 
@@ -281,7 +287,11 @@ async fn register_form(ctx: DbCtx, client: ClientInfo, PageForm(form): PageForm<
             Ok(render(&ctx, StatusCode::OK, "account/done.html", "Check your email", None, done).await)
         }
         Err((status, message)) => {
-            let fields = RegisterFields { invite: input.invite.unwrap_or_default(), name: input.name, email: input.email };
+            let fields = RegisterFields {
+                invite: echo(input.invite.unwrap_or_default(), 128),
+                name: echo(input.name, 80),
+                email: echo(input.email, 254),
+            };
             Ok(render(&ctx, status, "account/register.html", "Create an account", Some(message), fields).await)
         }
     }

@@ -498,15 +498,10 @@ where
 {
     ctx.tasks.spawn(async move {
         if let Err(error) = work.await {
-            tracing::error!(error = ?anyhow::Error::from(AppErrorSource(error)), what, "account email not queued");
+            tracing::error!(error = ?error, what, "account email not queued");
         }
     });
 }
-
-/// Carries an [`AccountError`] into a log line with its chain.
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-struct AppErrorSource(AccountError);
 
 /// Re-sends the verification link of an unverified account. The answer is
 /// the same whether or not the address has one.
