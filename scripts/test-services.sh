@@ -106,16 +106,25 @@ if [ ! -d "$node_prefix/node_modules/oidc-provider" ]; then
   log "installing oidc-provider 9.13.3 with npm"
   npm install --no-audit --no-fund --prefix "$node_prefix" oidc-provider@9.13.3 >&2
 fi
-if ! curl -s -o /dev/null "http://127.0.0.1:$oidc_honest_port/.well-known/openid-configuration" 2>/dev/null; then
+oidc_up() { curl -s -o /dev/null "http://127.0.0.1:$1/.well-known/openid-configuration" 2>/dev/null; }
+if ! oidc_up "$oidc_honest_port" || ! oidc_up "$oidc_forged_port"; then
   log "starting the OpenID Connect provider"
   cp "$(dirname "$0")/oidc-provider.mjs" "$node_prefix/flint-oidc-provider.mjs"
   nohup node "$node_prefix/flint-oidc-provider.mjs" "$oidc_honest_port" "$oidc_forged_port" >/tmp/flint-oidc.log 2>&1 &
-  for _ in $(seq 1 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$oidc_forged_port/.well-known/openid-configuration" 2>/dev/null && break
+  oidc_pid=$!
+  # Up to a minute: a cold start on a busy machine makes two RSA keys and
+  # loads a few hundred modules.
+  for _ in $(seq 1 600); do
+    oidc_up "$oidc_honest_port" && oidc_up "$oidc_forged_port" && break
+    kill -0 "$oidc_pid" 2>/dev/null || break
     sleep 0.1
   done
 fi
-curl -s -o /dev/null "http://127.0.0.1:$oidc_forged_port/.well-known/openid-configuration" || { log "the OpenID Connect provider did not come up (/tmp/flint-oidc.log)"; exit 1; }
+if ! oidc_up "$oidc_honest_port" || ! oidc_up "$oidc_forged_port"; then
+  log "the OpenID Connect provider did not come up; /tmp/flint-oidc.log says:"
+  tail -n 40 /tmp/flint-oidc.log >&2 || true
+  exit 1
+fi
 
 echo "export FLINT_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
 echo "export FLINT_TEST_REDIS_URL=redis://127.0.0.1:6379"
