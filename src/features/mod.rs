@@ -53,7 +53,7 @@ pub const GRAPH: &[(&str, &[&str])] = &[
     ("friend_links", &[]),
     ("comments", &["publishing", "settings"]),
     ("accounts", &["settings", "email", "comments"]),
-    ("blog", &["publishing", "settings"]),
+    ("blog", &["publishing", "settings", "comments", "search", "friend_links"]),
     ("page_views", &["publishing"]),
     ("dashboard", &["accounts", "comments", "media", "page_views", "posts", "publishing"]),
     ("notifications", &["settings", "email", "webhooks", "publishing", "friend_links", "comments"]),

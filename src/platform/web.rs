@@ -20,14 +20,27 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("account/reset-password.html", include_str!("../../theme/account/reset-password.html")),
     ("account/register.html", include_str!("../../theme/account/register.html")),
     ("account/done.html", include_str!("../../theme/account/done.html")),
+    ("account/sign-in.html", include_str!("../../theme/account/sign-in.html")),
+    ("account/verify-email.html", include_str!("../../theme/account/verify-email.html")),
+    ("account/forgot-password.html", include_str!("../../theme/account/forgot-password.html")),
+    ("account/unsubscribe.html", include_str!("../../theme/account/unsubscribe.html")),
     ("home.html", include_str!("../../theme/home.html")),
     ("post.html", include_str!("../../theme/post.html")),
     ("not-found.html", include_str!("../../theme/not-found.html")),
     ("list.html", include_str!("../../theme/list.html")),
+    ("tags.html", include_str!("../../theme/tags.html")),
+    ("archive.html", include_str!("../../theme/archive.html")),
+    ("search.html", include_str!("../../theme/search.html")),
+    ("friend-links.html", include_str!("../../theme/friend-links.html")),
+    ("error.html", include_str!("../../theme/error.html")),
 ];
 
 /// The theme's stylesheet (the highlighter's colours are added to it).
 const STYLESHEET: (&str, &str) = ("assets/style.css", include_str!("../../theme/assets/style.css"));
+
+/// The theme's script: it only enhances (the page-view beacon, posting a
+/// comment without a reload); every page works without it.
+const SCRIPT: (&str, &str) = ("assets/site.js", include_str!("../../theme/assets/site.js"));
 
 /// The CSS of the highlighter's classes: a light theme, and a dark one
 /// when the reader's system is dark.
@@ -44,11 +57,19 @@ fn highlight_css() -> String {
     )
 }
 
-/// The stylesheet as served: one file, named by its hash, cached for good.
-pub struct Stylesheet {
-    /// `/assets/style.<hash>.css`
+/// A theme file as served: named by its hash, cached for good.
+pub struct Asset {
+    /// `/assets/style.<hash>.css`, `/assets/site.<hash>.js`
     pub path: String,
+    pub content_type: &'static str,
     pub body: bytes::Bytes,
+}
+
+impl Asset {
+    fn new(stem: &str, extension: &str, content_type: &'static str, text: String) -> Asset {
+        let hash = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()));
+        Asset { path: format!("/assets/{stem}.{hash}.{extension}"), content_type, body: bytes::Bytes::from(text) }
+    }
 }
 
 /// A template of `FLINT_THEME_DIR` that could not be used.
@@ -74,7 +95,8 @@ pub struct Theme {
     environment: Environment<'static>,
     /// Which templates came from `FLINT_THEME_DIR`.
     overridden: Vec<&'static str>,
-    pub stylesheet: Stylesheet,
+    pub stylesheet: Asset,
+    pub script: Asset,
     /// A hash of every template and the stylesheet: part of the key of
     /// every cached page, so a changed theme is never served stale bytes.
     pub fingerprint: String,
@@ -120,28 +142,30 @@ impl Theme {
             environment.add_template(name, embedded).expect("embedded theme templates parse");
             hasher.update(embedded.as_bytes());
         }
-        let (css_name, embedded_css) = STYLESHEET;
-        let mut css = match dir.map(|dir| dir.join(css_name)) {
+        let mut read_asset = |(name, embedded): (&'static str, &'static str)| match dir.map(|dir| dir.join(name)) {
             Some(file) => match std::fs::read_to_string(&file) {
-                Ok(css) => {
-                    overridden.push(css_name);
-                    css
+                Ok(text) => {
+                    overridden.push(name);
+                    text
                 }
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => embedded_css.to_owned(),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => embedded.to_owned(),
                 Err(error) => {
                     problems.push(ThemeProblem { file, line: None, reason: format!("cannot be read: {error}") });
-                    embedded_css.to_owned()
+                    embedded.to_owned()
                 }
             },
-            None => embedded_css.to_owned(),
+            None => embedded.to_owned(),
         };
+        let mut css = read_asset(STYLESHEET);
         css.push_str(&highlight_css());
-        let css_hash = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(css.as_bytes()));
-        hasher.update(css_hash.as_bytes());
-        let stylesheet = Stylesheet { path: format!("/assets/style.{css_hash}.css"), body: bytes::Bytes::from(css) };
+        let stylesheet = Asset::new("style", "css", "text/css; charset=utf-8", css);
+        let script = Asset::new("site", "js", "text/javascript; charset=utf-8", read_asset(SCRIPT));
+        hasher.update(stylesheet.path.as_bytes());
+        hasher.update(script.path.as_bytes());
         environment.add_global("stylesheet", stylesheet.path.clone());
+        environment.add_global("script", script.path.clone());
         let fingerprint = format!("{:016x}", hasher.digest());
-        (Theme { environment, overridden, stylesheet, fingerprint }, problems)
+        (Theme { environment, overridden, stylesheet, script, fingerprint }, problems)
     }
 
     /// The templates `FLINT_THEME_DIR` replaced.
@@ -169,6 +193,11 @@ impl Theme {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
             }
         }
+    }
+
+    /// The asset served at `/assets/{file}`.
+    pub fn asset(&self, file: &str) -> Option<&Asset> {
+        [&self.stylesheet, &self.script].into_iter().find(|asset| asset.path.strip_prefix("/assets/") == Some(file))
     }
 
     /// `name` rendered with `context`, as text.

@@ -14,6 +14,10 @@ backend_tests!(
     pages_are_cached_by_etag_and_change_on_the_next_request,
     a_theme_dir_post_template_is_used,
     lists_by_tag_category_and_all_posts,
+    readers_comment_from_the_post_page_without_javascript,
+    the_tags_archive_search_and_friend_links_pages,
+    the_sign_in_verify_email_and_forgot_password_pages,
+    a_browser_gets_styled_pages_for_unknown_addresses_and_failures,
 );
 
 const CODE_POST: &str = "Intro paragraph.\n\n## Setup\n\nSome words.\n\n```rust\nfn main() { println!(\"hi\"); }\n```\n\n## Next\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nA note.[^1]\n\n[^1]: The footnote.\n";
@@ -142,4 +146,213 @@ async fn lists_by_tag_category_and_all_posts(backend: Backend) {
     let slug = admin.get(&format!("/_fn/findPostById?id={tagged}")).await.body["slug"].as_str().unwrap().to_owned();
     let post = app.user().get(&format!("/post/{slug}")).await;
     assert!(post.text.contains("href=\"/tag/rust%20lang\"") && post.text.contains("href=\"/category/Notes\""), "{}", post.text);
+}
+
+/// Posts an HTML form as `client` (`application/x-www-form-urlencoded`).
+async fn form(client: &mut Client<'_>, path: &str, fields: &[(&str, &str)]) -> crate::helpers::Res {
+    let body = serde_urlencoded::to_string(fields).unwrap();
+    let request = client.app.http.post(client.app.url(path)).header("content-type", "application/x-www-form-urlencoded").body(body);
+    client.send(request).await
+}
+
+async fn readers_comment_from_the_post_page_without_javascript(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut admin = app.admin().await;
+    let mut config = admin.get("/_fn/getSystemConfig").await.body;
+    config["comments"] = json!({"moderation": "manual"});
+    assert_eq!(admin.post("/_fn/updateSystemConfig", config).await.status, StatusCode::OK);
+    let slug = published(&app, &mut admin, "Talk to me", "Say something.").await;
+    let path = format!("/post/{slug}");
+
+    // Anonymous: the shared page, with a way to sign in and no form.
+    let anonymous = app.user().get(&path).await;
+    assert!(anonymous.header("cache-control").is_some_and(|c| c.starts_with("public")), "{:?}", anonymous.header("cache-control"));
+    let page = html_of(&anonymous);
+    assert!(page.contains(&format!("/sign-in?next=/post/{slug}%23comments")) && !page.contains("<textarea"), "{page}");
+    assert!(page.contains("No comments yet.") && page.contains("data-post-id="), "{page}");
+    assert_eq!(form(&mut app.user(), &format!("{path}/comments"), &[("content", "hi")]).await.status, StatusCode::UNAUTHORIZED);
+
+    // Signed in: a page of one's own (never shared), with the form.
+    let mut reader = app.signed_up("reader@example.com", "Rita Reader").await;
+    let own = reader.get(&path).await;
+    assert!(own.header("cache-control").is_some_and(|c| c.starts_with("private, no-store")), "a signed-in reader's page is theirs");
+    let page = html_of(&own);
+    assert!(page.contains(r#"<textarea id="comment-new" name="content""#) && page.contains("Rita Reader"), "{page}");
+
+    // Posting: 303 back to the comment, which its author sees waiting.
+    let posted = form(&mut reader, &format!("{path}/comments"), &[("postId", "999"), ("content", "Nice **post**")]).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.text);
+    let location = posted.header("location").unwrap().to_owned();
+    assert!(location.starts_with(&format!("{path}#comment-")), "{location}");
+    let mine = reader.get(&path).await;
+    assert!(mine.text.contains("Nice <strong>post</strong>") && mine.text.contains("awaiting moderation"), "{}", mine.text);
+    let shared = app.user().get(&path).await;
+    assert!(!shared.text.contains("Nice <strong>post</strong>"), "readers do not see it before it is approved");
+
+    // Approved: the shared page shows it on the next request.
+    let id: i64 = location.rsplit('-').next().unwrap().parse().unwrap();
+    let res = admin.post("/_fn/moderateComment", json!({"id": id, "status": "published"})).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let shared = app.user().get(&path).await;
+    assert!(shared.text.contains("Nice <strong>post</strong>") && shared.text.contains("Rita Reader"), "{}", shared.text);
+    assert!(shared.text.contains("Comments (1)"), "{}", shared.text);
+
+    // A reply, through the thread's own form.
+    let reply = form(
+        &mut reader,
+        &format!("{path}/comments"),
+        &[("content", "And a reply"), ("rootId", &id.to_string()), ("replyToCommentId", &id.to_string())],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    assert!(reader.get(&path).await.text.contains("And a reply"));
+
+    // Refused: the page again, with the words and what was typed.
+    let blank = form(&mut reader, &format!("{path}/comments"), &[("content", "   ")]).await;
+    assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(blank.header("cache-control"), Some("private, no-store"));
+    assert!(html_of(&blank).contains(r#"class="f-error" role="alert""#), "{}", blank.text);
+    // Another site's form cannot post in the reader's name.
+    let request = app
+        .http
+        .post(app.url(&format!("{path}/comments")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://evil.example")
+        .body("content=forged");
+    assert_eq!(reader.send(request).await.status, StatusCode::FORBIDDEN);
+    let request = app
+        .http
+        .post(app.url(&format!("{path}/comments")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "cross-site")
+        .body("content=forged");
+    assert_eq!(reader.send(request).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(form(&mut reader, "/post/no-such-post/comments", &[("content", "hello")]).await.status, StatusCode::NOT_FOUND);
+
+    // The script that enhances the page is served, named by its hash.
+    let src = page.split(r#"<script type="module" src=""#).nth(1).unwrap().split('"').next().unwrap().replace("&#x2f;", "/");
+    let script = app.user().get(&src).await;
+    assert_eq!(script.status, StatusCode::OK, "{src}");
+    assert_eq!(script.header("content-type"), Some("text/javascript; charset=utf-8"));
+    assert!(script.text.contains("/_fn/recordPageView") && script.text.contains("/_fn/createComment"));
+}
+
+async fn the_tags_archive_search_and_friend_links_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut admin = app.admin().await;
+    let id =
+        draft(&mut admin, json!({"title": "Rust lifetimes", "content": "Borrowing explained with lifetimes.", "tags": ["rust"]})).await;
+    publish(&app, &mut admin, id, "published").await;
+    published(&app, &mut admin, "Gardening", "Tomatoes & basil.").await;
+    app.settle().await;
+
+    let tags = app.user().get("/tags").await;
+    assert!(html_of(&tags).contains(r#"<a href="/tag/rust">rust</a>"#), "{}", tags.text);
+    let archive = app.user().get("/archive").await;
+    let year = jiff::Timestamp::now().strftime("%Y").to_string();
+    assert!(html_of(&archive).contains(&format!("<h2 id=\"year-{year}\">{year}</h2>")), "{}", archive.text);
+    assert!(archive.text.contains("Rust lifetimes") && archive.text.contains("Gardening"), "{}", archive.text);
+
+    let empty = app.user().get("/search").await;
+    assert_eq!(empty.status, StatusCode::OK);
+    let found = app.user().get("/search?q=lifetimes").await;
+    let page = html_of(&found);
+    assert!(page.contains("<mark>lifetimes</mark>") || page.contains("<mark>Lifetimes</mark>"), "{page}");
+    assert!(page.contains(r#"href="/post/rust-lifetimes""#) && !page.contains("Gardening"), "{page}");
+    assert!(page.contains(r#"<meta name="robots" content="noindex">"#), "{page}");
+    let nothing = app.user().get("/search?q=%3Cscript%3Ezzz").await;
+    assert!(html_of(&nothing).contains("Nothing matches") && !nothing.text.contains("<script>zzz"), "{}", nothing.text);
+    assert_eq!(app.user().get(&format!("/search?q={}", "a".repeat(201))).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let links = app.user().get("/friend-links").await;
+    assert!(html_of(&links).contains("/sign-in?next=/friend-links"), "{}", links.text);
+    let mut friend = app.signed_up("friend@example.com", "Fran").await;
+    let fields = [("siteName", "Fran's Garden"), ("siteUrl", "https://fran.example"), ("contactEmail", "friend@example.com")];
+    let sent = form(&mut friend, "/friend-links", &fields).await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
+    assert!(sent.text.contains("your site is submitted"), "{}", sent.text);
+    let bad =
+        form(&mut friend, "/friend-links", &[("siteName", "X"), ("siteUrl", "javascript:alert(1)"), ("contactEmail", "f@example.com")])
+            .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert!(bad.text.contains("f-error") && bad.text.contains("value=\"javascript:alert(1)\""), "{}", bad.text);
+    let pending = admin.get("/_fn/getAllFriendLinks").await;
+    let link_id = pending.body["items"][0]["id"].as_i64().unwrap_or_else(|| panic!("{}", pending.text));
+    assert_eq!(admin.post("/_fn/approveFriendLink", json!({"id": link_id})).await.status, StatusCode::OK);
+    let listed = app.user().get("/friend-links").await;
+    assert!(listed.text.contains(r#"<a href="https:&#x2f;&#x2f;fran.example" rel="noopener">Fran&#x27;s Garden</a>"#), "{}", listed.text);
+}
+
+async fn the_sign_in_verify_email_and_forgot_password_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.signed_up("reader@example.com", "Rita").await;
+    let page = app.user().get("/sign-in?next=/archive").await;
+    assert!(html_of(&page).contains(r#"<form class="f-form" method="post" action="/sign-in">"#), "{}", page.text);
+    assert!(page.text.contains(r#"name="next" value="&#x2f;archive""#), "{}", page.text);
+    let refused = app.user().get("/sign-in?error=INVALID_TOKEN").await;
+    assert!(refused.text.contains("invalid, used or expired"), "{}", refused.text);
+
+    let mut reader = app.user();
+    let wrong =
+        form(&mut reader, "/sign-in", &[("email", "reader@example.com"), ("password", "not the password"), ("next", "/archive")]).await;
+    assert!(wrong.status.is_client_error(), "{}", wrong.status);
+    assert!(html_of(&wrong).contains("f-error") && wrong.text.contains(r#"value="reader@example.com""#), "{}", wrong.text);
+    assert!(reader.cookie.is_none());
+    let right =
+        form(&mut reader, "/sign-in", &[("email", "reader@example.com"), ("password", crate::helpers::PASSWORD), ("next", "/archive")])
+            .await;
+    assert_eq!((right.status, right.header("location")), (StatusCode::SEE_OTHER, Some("/archive")), "{}", right.text);
+    assert!(reader.cookie.is_some(), "signed in");
+    let home = reader.get("/").await;
+    assert!(home.text.contains(r#"action="/sign-out""#) && home.text.contains("Rita"), "{}", home.text);
+    let out = form(&mut reader, "/sign-out", &[]).await;
+    assert_eq!((out.status, out.header("location")), (StatusCode::SEE_OTHER, Some("/")));
+    assert!(reader.cookie.is_none(), "signed out");
+
+    // `next` never leads off the site.
+    app.clock.advance(std::time::Duration::from_secs(61));
+    let mut other = app.user();
+    let away = form(
+        &mut other,
+        "/sign-in",
+        &[("email", "reader@example.com"), ("password", crate::helpers::PASSWORD), ("next", "//evil.example/")],
+    )
+    .await;
+    assert_eq!(away.header("location"), Some("/"), "{}", away.text);
+
+    let verified = app.user().get("/verify-email?verified=true").await;
+    assert!(html_of(&verified).contains("Your email address is confirmed"), "{}", verified.text);
+    let expired = app.user().get("/verify-email?error=INVALID_TOKEN").await;
+    assert!(expired.text.contains("invalid, used or expired") && expired.text.contains(r#"action="/verify-email""#), "{}", expired.text);
+    // Without email set up, the page says so beside the form.
+    let sent = form(&mut app.user(), "/verify-email", &[("email", "reader@example.com")]).await;
+    assert!(sent.status.is_client_error() || sent.status.is_server_error(), "{}", sent.status);
+    assert!(html_of(&sent).contains("email is not set up") && sent.text.contains(r#"value="reader@example.com""#), "{}", sent.text);
+    let forgot = app.user().get("/forgot-password").await;
+    assert!(html_of(&forgot).contains(r#"action="/forgot-password""#));
+    let asked = form(&mut app.user(), "/forgot-password", &[("email", "nobody@example.com")]).await;
+    assert!(html_of(&asked).contains("email is not set up") || asked.text.contains("an email with a link is on its way"), "{}", asked.text);
+    let blank = form(&mut app.user(), "/forgot-password", &[("email", "")]).await;
+    assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn a_browser_gets_styled_pages_for_unknown_addresses_and_failures(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let browse = |path: &str| app.http.get(app.url(path)).header("accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+    let mut client = app.user();
+    let missing = client.send(browse("/no/such/page")).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(html_of(&missing).contains("Page not found"), "{}", missing.text);
+    assert!(missing.header("x-request-id").is_some());
+    // Programs asking the API (or not asking for HTML) get the JSON envelope.
+    assert_eq!(client.send(browse("/api/no-such-thing")).await.code(), "NOT_FOUND");
+    assert_eq!(app.user().get("/no/such/page").await.code(), "NOT_FOUND");
+
+    // A failure: the post table is gone, so the home page cannot be read.
+    flint::execute!(&app.state.db, sqlx::query("ALTER TABLE public_posts RENAME TO public_posts_gone")).unwrap();
+    let failed = client.send(browse("/")).await;
+    assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let request_id = failed.header("x-request-id").unwrap().to_owned();
+    assert!(html_of(&failed).contains("Something went wrong") && failed.text.contains(&request_id), "{}", failed.text);
+    assert_eq!(app.user().get("/").await.code(), "INTERNAL", "without Accept: text/html, the envelope");
 }

@@ -80,13 +80,14 @@ async fn scopes_and_roles_bound_what_a_token_reaches(backend: Backend) {
     // Every function that looks at the caller says whether tokens may call
     // it. Closed to tokens: account management (with one's email
     // preferences), and the settings, email and webhooks (they hold or use
-    // the SMTP password and webhook secrets, and no scope covers them).
+    // the SMTP password and webhook secrets, and no scope covers them), and
+    // the site's HTML forms (for browsers; scripts call the JSON twins).
     for endpoint in routes.endpoints().filter(|e| matches!(e.meta.access, Access::Auth | Access::Admin)) {
         if endpoint.meta.token == TokenAccess::Never {
             assert!(
                 matches!(endpoint.tag, "auth" | "users")
                     || endpoint.path.contains("User")
-                    || matches!(endpoint.tag, "settings" | "webhooks" | "email"),
+                    || matches!(endpoint.tag, "settings" | "webhooks" | "email" | "pages"),
                 "{} is closed to tokens: only account management and settings should be",
                 endpoint.path
             );

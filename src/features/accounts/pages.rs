@@ -1,23 +1,24 @@
-//! The account pages people reach from a link: the first-admin setup link
-//! that `flint serve` logs, the password-reset link of an email, and
-//! registration (with an invite link while registration is by invitation).
+//! The account pages: signing in and out, the first-admin setup link that
+//! `flint serve` logs, asking for and using a password-reset link,
+//! registration (with an invite link while registration is by invitation),
+//! and the page a verification link lands on (which can send a new one).
 //! Plain HTML forms, no JavaScript; each calls the same service function
 //! as its JSON endpoint and shows what went wrong beside the form.
 
 use std::time::Duration;
 
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use garde::Validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::features::settings::service as settings;
 use crate::platform::auth::session::{self, ClientInfo, NewSession, SESSION_TTL};
-use crate::platform::http::{AppError, DbCtx, Endpoint, PageForm, Routes, ValidQuery};
+use crate::platform::http::{AppError, DbCtx, Endpoint, PageForm, Routes, SessionCtx, TokenAccess, ValidQuery};
 use crate::platform::rate_limit::RateLimit;
 
-use super::schema::{ResetPasswordInput, SetupInput, SignUpInput};
+use super::schema::{ResetPasswordInput, SetupInput, SignInInput, SignUpInput, SocialSignInInput, site_path};
 use super::service;
 
 const FORMS_PER_MINUTE: RateLimit = RateLimit::new(5, Duration::from_secs(60));
@@ -49,7 +50,40 @@ pub fn routes() -> Routes {
         .route(
             page(Method::POST, "/register", "registerForm", "Create an account (the form)").input::<SignUpInput>().handler(register_form),
         )
+        .route(page(Method::GET, "/sign-in", "signInPage", "The sign-in form").input::<SignInQuery>().handler(sign_in_page))
+        .route(
+            page(Method::POST, "/sign-in", "signInForm", "Sign in with a password (the form)").input::<SignInForm>().handler(sign_in_form),
+        )
+        .route(
+            page(Method::POST, "/sign-in/social", "signInSocialForm", "Sign in with GitHub or OpenID Connect (the form's button)")
+                .input::<SocialForm>()
+                .handler(sign_in_social_form),
+        )
+        .route(
+            page(Method::POST, "/sign-out", "signOutForm", "Sign out of this browser (the header's button)")
+                .tokens(TokenAccess::Never)
+                .handler(sign_out_form),
+        )
+        .route(
+            page(Method::GET, "/verify-email", "verifyEmailPage", "Where a verification link lands; asks for a new link")
+                .input::<VerifyQuery>()
+                .handler(verify_page),
+        )
+        .route(
+            page(Method::POST, "/verify-email", "verifyEmailForm", "Email a new verification link (the form)")
+                .input::<EmailForm>()
+                .handler(verify_form),
+        )
+        .route(page(Method::GET, "/forgot-password", "forgotPasswordPage", "Ask for a password-reset link").handler(forgot_page))
+        .route(
+            page(Method::POST, "/forgot-password", "forgotPasswordForm", "Email a password-reset link (the form)")
+                .input::<EmailForm>()
+                .handler(forgot_form),
+        )
 }
+
+/// Where a verification link sends its reader (signed in, or with `?error=`).
+pub const VERIFIED_PATH: &str = "/verify-email?verified=true";
 
 // The forms are documented with the rules of their JSON twins (what a
 // valid form holds); they are read leniently, so a form that breaks them
@@ -265,7 +299,7 @@ async fn register_form(ctx: DbCtx, client: ClientInfo, PageForm(form): PageForm<
         email: form.email.unwrap_or_default(),
         password: form.password.unwrap_or_default(),
         invite: form.invite.filter(|invite| !invite.is_empty()),
-        callback_url: None,
+        callback_url: Some(VERIFIED_PATH.to_owned()),
     };
     let outcome = match input.validate() {
         Err(report) => Err(invalid(&report)),
@@ -295,4 +329,259 @@ async fn register_form(ctx: DbCtx, client: ClientInfo, PageForm(form): PageForm<
             Ok(render(&ctx, status, "account/register.html", "Create an account", Some(message), fields).await)
         }
     }
+}
+
+// ---- signing in and out ------------------------------------------------------
+
+/// A sign-in page's query: where to go afterwards, and what went wrong
+/// when a flow sent the reader back (`?error=CODE`).
+#[derive(Debug, Default, Deserialize, Validate, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInQuery {
+    #[garde(skip)]
+    pub next: Option<String>,
+    #[garde(skip)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInForm {
+    #[schemars(length(min = 1, max = 254))]
+    pub email: Option<String>,
+    #[schemars(length(min = 1, max = 1024))]
+    pub password: Option<String>,
+    /// A path on this site to go to afterwards (else the home page).
+    #[schemars(length(max = 512))]
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SocialForm {
+    /// `github` or `oidc`.
+    #[schemars(length(min = 1, max = 16))]
+    pub provider: Option<String>,
+    #[schemars(length(max = 512))]
+    pub next: Option<String>,
+}
+
+/// `next` when it is a path on this site, else the home page (a link must
+/// not send a reader elsewhere after signing in).
+fn local_next(next: Option<&str>) -> String {
+    match next {
+        Some(next) if site_path(next, &()).is_ok() => next.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+/// The words for an `?error=CODE` a flow sent back (only known shapes are shown).
+fn error_words(code: Option<&str>) -> Option<String> {
+    let code = code.filter(|c| !c.is_empty() && c.len() <= 64 && c.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))?;
+    Some(match code {
+        "INVALID_TOKEN" => "This link is invalid, used or expired.".to_owned(),
+        "EMAIL_NOT_VERIFIED" => "Verify your email address first: open the link we emailed you, or ask for a new one.".to_owned(),
+        "REGISTRATION_CLOSED" => "This blog does not take new accounts.".to_owned(),
+        other => format!("Signing in did not work ({other})."),
+    })
+}
+
+#[derive(Serialize)]
+struct SignInFields {
+    next: String,
+    email: String,
+    password: bool,
+    providers: Vec<super::schema::ProviderInfo>,
+    registration: crate::features::settings::schema::Registration,
+}
+
+async fn sign_in_fields(ctx: &DbCtx, next: String, email: String) -> Result<SignInFields, AppError> {
+    let options = service::sign_in_options(ctx).await?;
+    Ok(SignInFields { next, email, password: options.password, providers: options.providers, registration: options.registration })
+}
+
+async fn sign_in_page(ctx: DbCtx, ValidQuery(query): ValidQuery<SignInQuery>) -> Result<Response, AppError> {
+    let fields = sign_in_fields(&ctx, local_next(query.next.as_deref()), String::new()).await?;
+    Ok(render(&ctx, StatusCode::OK, "account/sign-in.html", "Sign in", error_words(query.error.as_deref()), fields).await)
+}
+
+/// Signed in: a 303 to `location` with the session cookie.
+fn see_other(ctx: &DbCtx, location: &str, new_session: Option<&NewSession>) -> Response {
+    let mut response = super::api::redirect(ctx, location, new_session);
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    response
+}
+
+async fn sign_in_form(ctx: DbCtx, client: ClientInfo, PageForm(form): PageForm<SignInForm>) -> Result<Response, AppError> {
+    let next = local_next(form.next.as_deref());
+    let input = SignInInput { email: form.email.unwrap_or_default(), password: form.password.unwrap_or_default() };
+    let outcome = match input.validate() {
+        Err(report) => Err(invalid(&report)),
+        Ok(()) => match service::sign_in(&ctx, &input, &client).await {
+            Ok(done) => Ok(done),
+            Err(error) => Err(refusal(error.into())?),
+        },
+    };
+    match outcome {
+        Ok((_, new_session)) => Ok(see_other(&ctx, &next, Some(&new_session))),
+        Err((status, message)) => {
+            let fields = sign_in_fields(&ctx, next, echo(input.email, 254)).await?;
+            Ok(render(&ctx, status, "account/sign-in.html", "Sign in", Some(message), fields).await)
+        }
+    }
+}
+
+async fn sign_in_social_form(ctx: DbCtx, PageForm(form): PageForm<SocialForm>) -> Result<Response, AppError> {
+    let next = local_next(form.next.as_deref());
+    let input = SocialSignInInput { provider: form.provider.unwrap_or_default(), callback_url: Some(next.clone()) };
+    let outcome = match input.validate() {
+        Err(report) => Err(invalid(&report)),
+        Ok(()) => match service::social_sign_in(&ctx, &input).await {
+            Ok(started) => Ok(started),
+            Err(error) => Err(refusal(error.into())?),
+        },
+    };
+    match outcome {
+        Ok(started) => {
+            // The provider's address: a header value as it is (it is ASCII).
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            let location = HeaderValue::from_str(&started.url).map_err(|e| AppError::internal(anyhow::anyhow!("provider URL: {e}")))?;
+            response.headers_mut().insert(header::LOCATION, location);
+            Ok(response)
+        }
+        Err((status, message)) => {
+            let fields = sign_in_fields(&ctx, next, String::new()).await?;
+            Ok(render(&ctx, status, "account/sign-in.html", "Sign in", Some(message), fields).await)
+        }
+    }
+}
+
+async fn sign_out_form(ctx: SessionCtx) -> Result<Response, AppError> {
+    service::sign_out(&ctx.app, ctx.session.as_ref()).await?;
+    let mut response = see_other(&ctx.app, "/", None);
+    if let Ok(value) = HeaderValue::from_str(&session::clear_cookie(ctx.app.config.is_https())) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+// ---- links by email ----------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize, Validate, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyQuery {
+    /// Set by a verification link that worked.
+    #[garde(skip)]
+    pub verified: Option<String>,
+    #[garde(skip)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailForm {
+    #[schemars(length(min = 1, max = 254))]
+    pub email: Option<String>,
+}
+
+#[derive(Serialize)]
+struct EmailFields {
+    form: bool,
+    email: String,
+    message: Option<String>,
+}
+
+async fn verify_page(ctx: DbCtx, ValidQuery(query): ValidQuery<VerifyQuery>) -> Response {
+    let error = error_words(query.error.as_deref());
+    if error.is_none() && query.verified.is_some() {
+        let fields = EmailFields {
+            form: false,
+            email: String::new(),
+            message: Some("Your email address is confirmed, and you are signed in.".into()),
+        };
+        return render(&ctx, StatusCode::OK, "account/verify-email.html", "Email confirmed", None, fields).await;
+    }
+    let message = Some("Did the link not arrive, or has it expired? We can send a new one.".to_owned());
+    render(
+        &ctx,
+        StatusCode::OK,
+        "account/verify-email.html",
+        "Confirm your email",
+        error,
+        EmailFields { form: true, email: String::new(), message },
+    )
+    .await
+}
+
+const LINK_SENT: &str = "If this address has an account, an email with a link is on its way. It works for an hour.";
+
+/// The email address of a form, or the page's refusal.
+fn email_of(form: EmailForm) -> Result<String, (StatusCode, String)> {
+    let email = form.email.unwrap_or_default().trim().to_owned();
+    if email.is_empty() || email.chars().count() > 254 {
+        return Err((StatusCode::UNPROCESSABLE_ENTITY, "email: between 1 and 254 characters".to_owned()));
+    }
+    Ok(email)
+}
+
+async fn verify_form(ctx: DbCtx, PageForm(form): PageForm<EmailForm>) -> Result<Response, AppError> {
+    let outcome = match email_of(form) {
+        Err(refused) => Err((refused, String::new())),
+        Ok(email) => match service::send_verification_email(&ctx, &email, Some(VERIFIED_PATH)).await {
+            Ok(()) => Ok(()),
+            Err(error) => Err((refusal(error.into())?, echo(email, 254))),
+        },
+    };
+    Ok(match outcome {
+        Ok(()) => {
+            render(
+                &ctx,
+                StatusCode::OK,
+                "account/done.html",
+                "Check your email",
+                None,
+                Done { message: LINK_SENT.into(), next: None, next_label: "" },
+            )
+            .await
+        }
+        Err(((status, message), email)) => {
+            let fields = EmailFields { form: true, email, message: None };
+            render(&ctx, status, "account/verify-email.html", "Confirm your email", Some(message), fields).await
+        }
+    })
+}
+
+#[derive(Serialize)]
+struct EmailField {
+    email: String,
+}
+
+async fn forgot_page(ctx: DbCtx) -> Response {
+    render(&ctx, StatusCode::OK, "account/forgot-password.html", "Forgot your password?", None, EmailField { email: String::new() }).await
+}
+
+async fn forgot_form(ctx: DbCtx, PageForm(form): PageForm<EmailForm>) -> Result<Response, AppError> {
+    let outcome = match email_of(form) {
+        Err(refused) => Err((refused, String::new())),
+        Ok(email) => match service::request_password_reset(&ctx, &email).await {
+            Ok(()) => Ok(()),
+            Err(error) => Err((refusal(error.into())?, echo(email, 254))),
+        },
+    };
+    Ok(match outcome {
+        Ok(()) => {
+            render(
+                &ctx,
+                StatusCode::OK,
+                "account/done.html",
+                "Check your email",
+                None,
+                Done { message: LINK_SENT.into(), next: None, next_label: "" },
+            )
+            .await
+        }
+        Err(((status, message), email)) => {
+            render(&ctx, status, "account/forgot-password.html", "Forgot your password?", Some(message), EmailField { email }).await
+        }
+    })
 }

@@ -18,7 +18,7 @@ use super::schema::{
 use super::service;
 
 /// The spec's limits: 10 a minute per client, for writing and for deleting.
-const CREATE_PER_MINUTE: RateLimit = RateLimit::new(10, Duration::from_secs(60)).keyed("comments:create");
+pub const CREATE_PER_MINUTE: RateLimit = RateLimit::new(10, Duration::from_secs(60)).keyed("comments:create");
 const DELETE_PER_MINUTE: RateLimit = RateLimit::new(10, Duration::from_secs(60)).keyed("comments:delete");
 
 #[derive(Debug, Serialize, JsonSchema)]

@@ -2,8 +2,8 @@
 //! link, RFC 8058 one-click, or from one's account).
 
 use axum::Json;
-use axum::http::{Method, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
 
 use crate::platform::http::{AdminCtx, AppError, AuthCtx, DbCtx, Endpoint, Routes, Success, TokenAccess, ValidJson, ValidQuery};
 
@@ -63,7 +63,7 @@ pub fn routes() -> Routes {
                 .handler(availability),
         )
         .route(
-            Endpoint::rest(Method::GET, "/unsubscribe", "unsubscribePage")
+            Endpoint::page(Method::GET, "/unsubscribe", "unsubscribePage")
                 .tag("email")
                 .summary("The page an email's unsubscribe link opens: one button")
                 .input::<UnsubscribeInput>()
@@ -105,35 +105,30 @@ async fn availability(ctx: AuthCtx) -> Result<Json<Availability>, AppError> {
     Ok(Json(service::availability(&ctx).await?))
 }
 
-fn page(title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>{title}</title></head><body style=\"font-family:sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem\">\
-         <h1 style=\"font-size:1.4rem\">{title}</h1>{body}</body></html>"
-    );
-    ([(header::CACHE_CONTROL, "private, no-store")], Html(html)).into_response()
+/// The unsubscribe page of the theme (`account/unsubscribe.html`): one
+/// button while `action` is set, else the outcome.
+async fn page(ctx: &DbCtx, title: &str, message: &str, action: Option<String>) -> Response {
+    let site =
+        crate::features::settings::service::site(ctx).await.map(|v| v.site.title.clone()).unwrap_or_else(|_| ctx.config.site.title.clone());
+    let fields = serde_json::json!({
+        "site": site, "title": title, "message": message, "action": action, "done": action.is_none(), "noindex": true,
+    });
+    ctx.theme.page(StatusCode::OK, "account/unsubscribe.html", fields)
 }
 
 /// A page with one button (a link must not unsubscribe by itself: mail
 /// scanners open links).
-async fn unsubscribe_page(ValidQuery(input): ValidQuery<UnsubscribeInput>) -> Response {
+async fn unsubscribe_page(ctx: DbCtx, ValidQuery(input): ValidQuery<UnsubscribeInput>) -> Response {
     let query = form_urlencoded::Serializer::new(String::new())
         .append_pair("userId", &input.user_id)
         .append_pair("type", input.kind.as_str())
         .append_pair("token", &input.token)
         .finish();
-    let action = format!("/unsubscribe?{query}").replace('&', "&amp;").replace('"', "&quot;");
-    page(
-        "Stop these emails?",
-        &format!(
-            "<p>You will no longer get emails about replies to your comments. You can turn them on again in your account.</p>\
-             <form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
-             <button type=\"submit\">Unsubscribe</button></form>"
-        ),
-    )
+    let message = "You will no longer get emails about replies to your comments. You can turn them on again in your account.";
+    page(&ctx, "Stop these emails?", message, Some(format!("/unsubscribe?{query}"))).await
 }
 
 async fn unsubscribe_one_click(ctx: DbCtx, ValidQuery(input): ValidQuery<UnsubscribeInput>) -> Result<Response, AppError> {
     service::unsubscribe_by_token(&ctx, &input.user_id, input.kind, &input.token).await?;
-    Ok(page("Unsubscribed", "<p>You will no longer get emails about replies to your comments.</p>"))
+    Ok(page(&ctx, "Unsubscribed", "You will no longer get emails about replies to your comments.", None).await)
 }

@@ -12,7 +12,7 @@ use super::schema::{CreateInput, FriendLink, IdInput, LinkPage, ListInput, Publi
 use super::service;
 
 /// The spec's limit: 3 requests an hour per client.
-const SUBMIT_PER_HOUR: RateLimit = RateLimit::new(3, Duration::from_secs(3600)).keyed("friend-links:submit");
+pub const SUBMIT_PER_HOUR: RateLimit = RateLimit::new(3, Duration::from_secs(3600)).keyed("friend-links:submit");
 
 pub fn routes() -> Routes {
     let admin = |name: &'static str, summary: &'static str, scope: Scope| {

@@ -269,6 +269,17 @@ pub async fn listed_slugs(db: &Db, now: Millis, offset: i64, limit: i64) -> sqlx
     .fetch_all(pool))
 }
 
+/// `(slug, title, published_at)` of the newest `limit` listed posts (the archive page).
+pub async fn archive(db: &Db, now: Millis, limit: i64) -> sqlx::Result<Vec<(String, String, Millis)>> {
+    let limit = crate::platform::db::limit(limit);
+    on_read!(db, |pool| sqlx::query_as::<_, (String, String, i64)>(sql(format!(
+        "SELECT pp.slug, pp.title, pp.published_at FROM public_posts pp WHERE {LISTED}
+         ORDER BY pp.published_at DESC, pp.post_id DESC {limit}"
+    )))
+    .bind(now)
+    .fetch_all(pool))
+}
+
 pub async fn count_listed(db: &Db, now: Millis) -> sqlx::Result<i64> {
     on_read!(db, |pool| sqlx::query_scalar::<_, i64>(sql(format!("SELECT COUNT(*) FROM public_posts pp WHERE {LISTED}")))
         .bind(now)

@@ -251,6 +251,12 @@ pub async fn listed_slugs(app: &DbCtx, offset: u64, limit: u64) -> Result<Vec<(S
     Ok(data::listed_slugs(&app.db, app.clock.now_ms(), offset as i64, limit as i64).await?)
 }
 
+/// `(slug, title, publishedAt)` of listed posts, newest first, at most `limit`
+/// (read live: the archive page caches what it renders).
+pub async fn archive(app: &DbCtx, limit: u32) -> Result<Vec<(String, String, Millis)>> {
+    Ok(data::archive(&app.db, app.clock.now_ms(), i64::from(limit)).await?)
+}
+
 pub async fn count_listed(app: &DbCtx) -> Result<u64> {
     Ok(data::count_listed(&app.db, app.clock.now_ms()).await?.max(0) as u64)
 }

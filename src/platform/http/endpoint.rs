@@ -31,7 +31,7 @@ use super::client_ip::{client_ip, rate_limit_identity};
 use super::context::{CookieRefresh, has_bearer, resolve_session};
 use super::error::AppError;
 use super::front;
-use super::router::{BodyLimit, BoxedHandler, Router};
+use super::router::{BodyLimit, BoxedHandler, ErrorPages, Router};
 
 /// Who may call an endpoint (the original's middleware levels), from the
 /// most open to the strictest.
@@ -125,6 +125,9 @@ pub struct EndpointMeta {
     pub route_key: String,
     /// Needs a Turnstile token when `FLINT_TURNSTILE_SECRET` is set.
     pub turnstile: bool,
+    /// A session-level endpoint whose anonymous answers are the same for
+    /// everyone: those get `cache`; a signed-in caller's are private.
+    pub shared_when_anonymous: bool,
 }
 
 type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
@@ -182,6 +185,7 @@ impl Endpoint {
                 rate_limits: Vec::new(),
                 route_key,
                 turnstile: false,
+                shared_when_anonymous: false,
             },
             declared_access: None,
             tokens_declared: false,
@@ -255,6 +259,14 @@ impl Endpoint {
         self
     }
 
+    /// For a session-level endpoint (a public page that shows a signed-in
+    /// reader their own forms): anonymous callers' answers get the
+    /// [`Endpoint::cache`] policy, a signed-in caller's are private.
+    pub fn shared_when_anonymous(mut self) -> Self {
+        self.meta.shared_when_anonymous = true;
+        self
+    }
+
     /// This endpoint's own body limit, from the configuration (uploads),
     /// instead of `FLINT_BODY_LIMIT`.
     pub fn body_limit(mut self, limit: BodyLimit) -> Self {
@@ -295,7 +307,11 @@ impl Endpoint {
 
     /// The cache policy actually applied to a successful response.
     pub fn effective_cache(&self) -> CachePolicy {
-        if self.meta.access == Access::Public { self.meta.cache } else { CachePolicy::Private }
+        if self.meta.access == Access::Public || (self.meta.access == Access::Session && self.meta.shared_when_anonymous) {
+            self.meta.cache
+        } else {
+            CachePolicy::Private
+        }
     }
 
     /// Mounts `handler` for this endpoint behind the guard. The endpoint's
@@ -345,6 +361,7 @@ pub struct Route {
 #[derive(Default)]
 pub struct Routes {
     routes: Vec<Route>,
+    error_pages: Option<ErrorPages>,
 }
 
 impl Routes {
@@ -359,6 +376,19 @@ impl Routes {
 
     pub fn merge(mut self, other: Routes) -> Self {
         self.routes.extend(other.routes);
+        self.error_pages = self.error_pages.or(other.error_pages);
+        self
+    }
+
+    /// What a browser (`Accept: text/html`) gets instead of the JSON
+    /// envelope when a GET outside `/api/` and `/_fn/` ends in a 404 or a
+    /// 5xx that no page answered (the public site registers its pages).
+    pub fn error_pages<F, Fut>(mut self, render: F) -> Self
+    where
+        F: Fn(AppState, StatusCode, String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response> + Send + 'static,
+    {
+        self.error_pages = Some(Arc::new(move |state, status, id| Box::pin(render(state, status, id))));
         self
     }
 
@@ -374,6 +404,7 @@ impl Routes {
                 .into_iter()
                 .map(|route| (route.endpoint.path, route.endpoint.method, route.call, route.endpoint.body_limit))
                 .collect(),
+            self.error_pages,
         )
     }
 }
@@ -416,6 +447,7 @@ where
     }
 
     let mut refreshed_cookie = None;
+    let mut cache = meta.cache;
     if meta.access != Access::Public {
         let session = match Box::pin(resolve_session(&mut parts, state)).await {
             Ok(session) => session,
@@ -428,10 +460,13 @@ where
             }
             _ => {}
         }
+        if session.is_some() {
+            cache = CachePolicy::Private;
+        }
         refreshed_cookie = parts.extensions.remove::<CookieRefresh>();
     }
 
-    let conditional_get = matches!(parts.method, Method::GET | Method::HEAD) && meta.cache.is_public();
+    let conditional_get = matches!(parts.method, Method::GET | Method::HEAD) && cache.is_public();
     let if_none_match = parts.headers.get(header::IF_NONE_MATCH).cloned();
 
     let mut response = handler(Request::from_parts(parts, body)).await;
@@ -441,7 +476,7 @@ where
     }
     let status = response.status();
     if (status.is_success() || status.is_redirection()) && !response.headers().contains_key(header::CACHE_CONTROL) {
-        meta.cache.on_site(state.config.cdn_purge.is_some()).apply(response.headers_mut());
+        cache.on_site(state.config.cdn_purge.is_some()).apply(response.headers_mut());
     }
     if conditional_get && status == StatusCode::OK {
         if !response.headers().contains_key(header::ETAG) {

@@ -184,12 +184,20 @@ async fn front(router: Arc<Router>, settings: FrontLayer, request: Request) -> R
     let method = request.method().clone();
     let span = tracing::info_span!("request", %method, path = %request.uri().path(), request_id = request_id.to_str().unwrap_or_default());
 
+    let wants_page = router.has_error_pages() && wants_html_page(&request);
     let scope = RequestScope { id: request_id.clone(), peer: settings.peer, route: Cell::new(None) };
+    let routes: &Router = &router;
     let answer = REQUEST.scope(scope, async move {
-        let response = handle(&router, settings, request, started).await;
+        let response = handle(routes, settings, request, started).await;
         (response, REQUEST.with(|request| request.route.take()))
     });
     let (mut response, route) = answer.instrument(span.clone()).await;
+    if wants_page && is_json_error(&response) {
+        let id = request_id.to_str().unwrap_or_default().to_owned();
+        if let Some(page) = router.error_page(response.status(), id) {
+            response = page.instrument(span.clone()).await;
+        }
+    }
 
     response.headers_mut().insert(REQUEST_ID_HEADER.clone(), request_id);
     if !response.headers().contains_key(header::CACHE_CONTROL) {
@@ -290,6 +298,22 @@ fn metric_handles(route: &str, method: Option<&Method>, status: u16) -> (metrics
     let method_label = method.map_or_else(|| "other".to_owned(), Method::to_string);
     let labels = [("route", route.to_owned()), ("method", method_label), ("status", status.to_string())];
     (metrics::counter!("http_requests_total", &labels), metrics::histogram!("http_request_duration_seconds", &labels[..2]))
+}
+
+/// A browser's GET of a page (not of the API, whose clients read JSON).
+fn wants_html_page(request: &Request) -> bool {
+    let path = request.uri().path();
+    matches!(*request.method(), Method::GET | Method::HEAD)
+        && !path.starts_with("/api/")
+        && !path.starts_with("/_fn/")
+        && request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// A 404 or 5xx answered with the JSON envelope (not by a page of its own).
+fn is_json_error(response: &Response) -> bool {
+    let status = response.status();
+    (status == StatusCode::NOT_FOUND || status.is_server_error())
+        && response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"))
 }
 
 /// Rewrites an error response that is not already our JSON envelope (axum's

@@ -35,6 +35,10 @@ use super::error::AppError;
 /// An endpoint's guard and handler, with the handler's types erased.
 pub(crate) type BoxedHandler = Arc<dyn Fn(Request, AppState) -> BoxFuture<'static, Response> + Send + Sync>;
 
+/// Renders the page a browser gets for an error no page answered (an
+/// unknown address, a failure): the status and the request id.
+pub type ErrorPages = Arc<dyn Fn(AppState, StatusCode, String) -> BoxFuture<'static, Response> + Send + Sync>;
+
 /// A route's body limit from the configuration (see `Endpoint::body_limit`).
 pub(crate) type BodyLimit = fn(&Config) -> usize;
 
@@ -53,13 +57,18 @@ pub struct Router {
     state: AppState,
     paths: matchit::Router<usize>,
     routes: Vec<PathRoutes>,
+    error_pages: Option<ErrorPages>,
 }
 
 impl Router {
     /// Builds the table. Panics on a path declared twice with one method or
     /// on patterns `matchit` cannot tell apart: both are programming errors
     /// found at start.
-    pub(crate) fn new(state: AppState, routes: Vec<(String, Method, BoxedHandler, Option<BodyLimit>)>) -> Self {
+    pub(crate) fn new(
+        state: AppState,
+        routes: Vec<(String, Method, BoxedHandler, Option<BodyLimit>)>,
+        error_pages: Option<ErrorPages>,
+    ) -> Self {
         let mut by_path: Vec<(String, Vec<MethodRoute>)> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         for (path, method, handler, limit) in routes {
@@ -83,7 +92,16 @@ impl Router {
             let allow = HeaderValue::from_str(&allowed.join(",")).expect("method names are valid header text");
             table.push(PathRoutes { methods, allow });
         }
-        Router { state, paths, routes: table }
+        Router { state, paths, routes: table, error_pages }
+    }
+
+    /// The styled page for `status`, when a feature registered one.
+    pub(crate) fn error_page(&self, status: StatusCode, request_id: String) -> Option<BoxFuture<'static, Response>> {
+        self.error_pages.as_ref().map(|render| render(self.state.clone(), status, request_id))
+    }
+
+    pub(crate) fn has_error_pages(&self) -> bool {
+        self.error_pages.is_some()
     }
 
     /// Routes the request to its endpoint, or answers it when none takes it.
