@@ -13,6 +13,56 @@ use axum::response::{IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
 
+/// The first path segments the site's own routes use: a standalone page
+/// (served at `/{slug}`) may not take one. A test checks that every route
+/// is covered, so a new route cannot be shadowed by a page, or shadow one.
+pub const RESERVED_PATHS: &[&str] = &[
+    "_fn",
+    "admin",
+    "api",
+    "archive",
+    "assets",
+    "atom.xml",
+    "category",
+    "favicon.ico",
+    "feed.json",
+    "forgot-password",
+    "friend-links",
+    "healthz",
+    "icons",
+    "images",
+    "manifest.json",
+    "metrics",
+    "post",
+    "posts",
+    "readyz",
+    "register",
+    "reset-password",
+    "robots.txt",
+    "rss.xml",
+    "search",
+    "setup",
+    "sign-in",
+    "sign-out",
+    "site.webmanifest",
+    "sitemap",
+    "sitemap.xml",
+    "favicon.svg",
+    "favicon-96x96.png",
+    "apple-touch-icon.png",
+    "web-app-manifest-192x192.png",
+    "web-app-manifest-512x512.png",
+    "tag",
+    "tags",
+    "unsubscribe",
+    "verify-email",
+];
+
+/// Whether `slug` is the first segment of one of the site's own routes.
+pub fn is_reserved_path(slug: &str) -> bool {
+    RESERVED_PATHS.contains(&slug)
+}
+
 /// Every template of the default theme, by its path under `theme/`.
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../theme/layout.html")),
@@ -33,6 +83,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("search.html", include_str!("../../theme/search.html")),
     ("friend-links.html", include_str!("../../theme/friend-links.html")),
     ("error.html", include_str!("../../theme/error.html")),
+    ("page.html", include_str!("../../theme/page.html")),
 ];
 
 /// The theme's stylesheet (the highlighter's colours are added to it).

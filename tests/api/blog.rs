@@ -18,6 +18,8 @@ backend_tests!(
     the_tags_archive_search_and_friend_links_pages,
     the_sign_in_verify_email_and_forgot_password_pages,
     a_browser_gets_styled_pages_for_unknown_addresses_and_failures,
+    standalone_pages_live_at_their_slug_and_are_never_listed,
+    every_link_of_the_feeds_sitemap_robots_and_manifest_answers,
 );
 
 const CODE_POST: &str = "Intro paragraph.\n\n## Setup\n\nSome words.\n\n```rust\nfn main() { println!(\"hi\"); }\n```\n\n## Next\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nA note.[^1]\n\n[^1]: The footnote.\n";
@@ -355,4 +357,128 @@ async fn a_browser_gets_styled_pages_for_unknown_addresses_and_failures(backend:
     let request_id = failed.header("x-request-id").unwrap().to_owned();
     assert!(html_of(&failed).contains("Something went wrong") && failed.text.contains(&request_id), "{}", failed.text);
     assert_eq!(app.user().get("/").await.code(), "INTERNAL", "without Accept: text/html, the envelope");
+}
+
+async fn standalone_pages_live_at_their_slug_and_are_never_listed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut admin = app.admin().await;
+    published(&app, &mut admin, "A dated post", "Words.").await;
+    let id = draft(&mut admin, json!({"title": "About me", "content": "Who writes here.\n\n![Me](https://cdn.example/me.png)"})).await;
+    let res = admin.post("/_fn/updatePost", json!({"id": id, "data": {"kind": "page", "slug": "about"}})).await;
+    assert_eq!((res.status, res.body["kind"].as_str()), (StatusCode::OK, Some("page")), "{}", res.text);
+    publish(&app, &mut admin, id, "published").await;
+    app.settle().await;
+
+    let page = app.user().get("/about").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(html_of(&page).contains("<h1>About me</h1>") && page.text.contains("Who writes here."), "{}", page.text);
+    assert!(page.text.contains(r#"<meta property="og:image" content="https:&#x2f;&#x2f;cdn.example&#x2f;me.png">"#), "{}", page.text);
+    assert_eq!(app.user().get("/post/about").await.status, StatusCode::NOT_FOUND, "a page is not a post");
+    assert_eq!(app.user().get("/no-such-page").await.status, StatusCode::NOT_FOUND);
+    for path in ["/", "/posts", "/archive", "/rss.xml", "/atom.xml", "/feed.json", "/sitemap.xml", "/api/posts"] {
+        let listed = app.user().get(path).await;
+        assert!(listed.text.contains("A dated post") || path == "/sitemap.xml", "{path}: {}", listed.text);
+        assert!(!listed.text.contains("About me") && !listed.text.contains("/about\""), "{path} lists no page: {}", listed.text);
+    }
+    let searched = app.user().get("/search?q=writes").await;
+    assert!(searched.text.contains("Nothing matches"), "pages are not searched: {}", searched.text);
+
+    // Reached from the navigation links of the settings.
+    let mut config = admin.get("/_fn/getSystemConfig").await.body;
+    config["site"]["navigation"] = json!([{"label": "About", "url": "/about"}]);
+    let res = admin.post("/_fn/updateSystemConfig", config.clone()).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert!(app.user().get("/").await.text.contains(r#"<a href="&#x2f;about">About</a>"#), "the next request shows the link");
+    config["site"]["navigation"] = json!([{"label": "Bad", "url": "javascript:alert(1)"}]);
+    assert_eq!(admin.post("/_fn/updateSystemConfig", config).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A page may not take an address of the site's own.
+    let other = draft(&mut admin, json!({"title": "Archive page"})).await;
+    for slug in ["archive", "rss.xml", "favicon.ico", "sign-in"] {
+        let res = admin.post("/_fn/updatePost", json!({"id": other, "data": {"kind": "page", "slug": slug.replace('.', "-")}})).await;
+        if slug.contains('.') {
+            assert_eq!(res.status, StatusCode::OK, "{slug} as a slug is {}: {}", slug.replace('.', "-"), res.text);
+            continue;
+        }
+        assert_eq!((res.status, res.code()), (StatusCode::CONFLICT, "POST_SLUG_RESERVED"), "{slug}: {}", res.text);
+    }
+    let unchanged = admin.get(&format!("/_fn/findPostById?id={other}")).await;
+    assert_eq!(unchanged.body["kind"], "page", "the last accepted edit stands: {}", unchanged.text);
+    let res = admin.post("/_fn/updatePost", json!({"id": other, "data": {"kind": "post", "slug": "archive"}})).await;
+    assert_eq!(res.status, StatusCode::OK, "a post may use it (posts live under /post/): {}", res.text);
+
+    // Every route's first segment is reserved, so no page can shadow one.
+    for endpoint in flint::features::routes().endpoints() {
+        let first = endpoint.path.trim_start_matches('/').split('/').next().unwrap_or_default();
+        if first.is_empty() || first.starts_with('{') {
+            continue;
+        }
+        assert!(flint::platform::web::is_reserved_path(first), "{} is not in RESERVED_PATHS", endpoint.path);
+    }
+}
+
+async fn every_link_of_the_feeds_sitemap_robots_and_manifest_answers(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[("FLINT_BASE_URL", "https://blog.example")]).await;
+    let mut admin = app.admin().await;
+    let id = draft(&mut admin, json!({"title": "Tagged", "content": "Words.", "tags": ["rust", "two words"], "category": "Notes"})).await;
+    publish(&app, &mut admin, id, "published").await;
+    published(&app, &mut admin, "Plain", "More words.").await;
+    app.settle().await;
+
+    let mut links = Vec::new();
+    for document in ["/rss.xml", "/atom.xml", "/feed.json", "/sitemap.xml", "/robots.txt", "/site.webmanifest"] {
+        let res = app.user().get(document).await;
+        assert_eq!(res.status, StatusCode::OK, "{document}");
+        // Absolute links, and the manifest's icons (site paths).
+        let mut found: Vec<String> = res
+            .text
+            .split(['"', '<', '>', ' ', '\n'])
+            .filter_map(|s| s.strip_prefix("https://blog.example"))
+            .map(|path| path.replace("&amp;", "&"))
+            .collect();
+        if document == "/site.webmanifest" {
+            let manifest: Value = serde_json::from_str(&res.text).unwrap();
+            found.extend(manifest["icons"].as_array().unwrap().iter().map(|icon| icon["src"].as_str().unwrap().to_owned()));
+        }
+        for path in found {
+            if path.starts_with('/') && !links.contains(&path) {
+                links.push(path);
+            }
+        }
+    }
+    let must =
+        ["/", "/posts", "/post/tagged", "/post/plain", "/sitemap.xml", "/web-app-manifest-192x192.png", "/web-app-manifest-512x512.png"];
+    for path in must {
+        assert!(links.iter().any(|link| link == path), "{path} is named: {links:?}");
+    }
+    for link in &links {
+        let res = app.user().get(link).await;
+        assert_eq!(res.status, StatusCode::OK, "{link} answers: {}", res.text);
+    }
+    // The icons the settings name: the defaults, then an uploaded one.
+    let config = admin.get("/_fn/getSystemConfig").await.body;
+    for (key, icon) in config["site"]["icons"].as_object().unwrap() {
+        let path = icon.as_str().unwrap();
+        let res = app.user().get(path).await;
+        assert_eq!(res.status, StatusCode::OK, "{key}: {path}");
+        let expected = if path.ends_with(".svg") {
+            "image/svg+xml"
+        } else if path.ends_with(".ico") {
+            "image/x-icon"
+        } else {
+            "image/png"
+        };
+        assert_eq!(res.header("content-type"), Some(expected), "{path}");
+    }
+    let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 1 1\"><rect width=\"1\" height=\"1\"/></svg>".to_vec();
+    let (content_type, body) = crate::media::form(&[
+        ("assetPath", None, "text/plain", b"favicon/favicon.svg"),
+        ("file", Some("favicon.svg"), "image/svg+xml", &svg),
+    ]);
+    let request = app.http.post(app.url("/_fn/uploadSiteAsset")).header("content-type", content_type).body(body);
+    let res = admin.send(request).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let served = app.user().get("/favicon.svg").await;
+    assert_eq!(served.text.as_bytes(), &svg[..], "the uploaded icon replaces the default");
+    assert!(served.header("content-security-policy").is_some_and(|c| c.contains("default-src 'none'")));
 }

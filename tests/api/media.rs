@@ -164,7 +164,7 @@ const SVG: &[u8] = br#"<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/s
 
 // ---- requests -------------------------------------------------------------------
 
-fn form(parts: &[(&str, Option<&str>, &str, &[u8])]) -> (String, Vec<u8>) {
+pub fn form(parts: &[(&str, Option<&str>, &str, &[u8])]) -> (String, Vec<u8>) {
     let boundary = format!("flint-test-{}", uuid::Uuid::new_v4().simple());
     let mut body = Vec::new();
     for (name, file_name, content_type, bytes) in parts {

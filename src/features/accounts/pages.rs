@@ -52,11 +52,13 @@ pub fn routes() -> Routes {
         )
         .route(page(Method::GET, "/sign-in", "signInPage", "The sign-in form").input::<SignInQuery>().handler(sign_in_page))
         .route(
-            page(Method::POST, "/sign-in", "signInForm", "Sign in with a password (the form)").input::<SignInForm>().handler(sign_in_form),
+            page(Method::POST, "/sign-in", "signInForm", "Sign in with a password (the form)")
+                .input::<SignInFormSchema>()
+                .handler(sign_in_form),
         )
         .route(
             page(Method::POST, "/sign-in/social", "signInSocialForm", "Sign in with GitHub or OpenID Connect (the form's button)")
-                .input::<SocialForm>()
+                .input::<SocialFormSchema>()
                 .handler(sign_in_social_form),
         )
         .route(
@@ -71,13 +73,13 @@ pub fn routes() -> Routes {
         )
         .route(
             page(Method::POST, "/verify-email", "verifyEmailForm", "Email a new verification link (the form)")
-                .input::<EmailForm>()
+                .input::<EmailFormSchema>()
                 .handler(verify_form),
         )
         .route(page(Method::GET, "/forgot-password", "forgotPasswordPage", "Ask for a password-reset link").handler(forgot_page))
         .route(
             page(Method::POST, "/forgot-password", "forgotPasswordForm", "Email a password-reset link (the form)")
-                .input::<EmailForm>()
+                .input::<EmailFormSchema>()
                 .handler(forgot_form),
         )
 }
@@ -344,26 +346,45 @@ pub struct SignInQuery {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+/// The sign-in form as read: leniently, so a refusal comes back beside it.
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignInForm {
-    #[schemars(length(min = 1, max = 254))]
     pub email: Option<String>,
-    #[schemars(length(min = 1, max = 1024))]
     pub password: Option<String>,
-    /// A path on this site to go to afterwards (else the home page).
-    #[schemars(length(max = 512))]
     pub next: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+/// The sign-in form as documented: what a valid one holds.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct SignInFormSchema {
+    #[schemars(length(min = 1, max = 254))]
+    email: String,
+    #[schemars(length(min = 1, max = 1024))]
+    password: String,
+    /// A path on this site to go to afterwards (else the home page).
+    #[schemars(length(max = 512))]
+    next: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SocialForm {
+    pub provider: Option<String>,
+    pub next: Option<String>,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct SocialFormSchema {
     /// `github` or `oidc`.
     #[schemars(length(min = 1, max = 16))]
-    pub provider: Option<String>,
+    provider: String,
     #[schemars(length(max = 512))]
-    pub next: Option<String>,
+    next: Option<String>,
 }
 
 /// `next` when it is a path on this site, else the home page (a link must
@@ -477,11 +498,18 @@ pub struct VerifyQuery {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailForm {
-    #[schemars(length(min = 1, max = 254))]
     pub email: Option<String>,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct EmailFormSchema {
+    #[schemars(length(min = 1, max = 254))]
+    email: String,
 }
 
 #[derive(Serialize)]
@@ -517,7 +545,8 @@ const LINK_SENT: &str = "If this address has an account, an email with a link is
 
 /// The email address of a form, or the page's refusal.
 fn email_of(form: EmailForm) -> Result<String, (StatusCode, String)> {
-    let email = form.email.unwrap_or_default().trim().to_owned();
+    // The services trim it and answer the same for any address.
+    let email = form.email.unwrap_or_default();
     if email.is_empty() || email.chars().count() > 254 {
         return Err((StatusCode::UNPROCESSABLE_ENTITY, "email: between 1 and 254 characters".to_owned()));
     }

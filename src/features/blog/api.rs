@@ -20,6 +20,7 @@ use crate::platform::http::{
     AppError, AuthCtx, CachePolicy, DbCtx, Endpoint, PageForm, PathParam, Routes, SessionCtx, TokenAccess, ValidQuery, cached_response,
 };
 
+use super::icons;
 use super::service::{self, BlogError, CommentAttempt, LinkAttempt, Listing};
 
 pub fn routes() -> Routes {
@@ -40,7 +41,7 @@ pub fn routes() -> Routes {
                 .summary("Comment on a post from its page (the form; JavaScript uses createComment)")
                 .tokens(TokenAccess::Never)
                 .rate_limit(CREATE_PER_MINUTE)
-                .input::<CommentForm>()
+                .input::<CommentFormSchema>()
                 .handler(comment_form),
         )
         .route(
@@ -85,7 +86,33 @@ pub fn routes() -> Routes {
                 .cache(CachePolicy::Immutable)
                 .handler(asset),
         )
+        .route(
+            page(
+                Method::GET,
+                "/{slug}",
+                "standalonePage",
+                "A standalone page (a post of kind page), such as /about",
+                CachePolicy::UntilPurged,
+            )
+            .handler(standalone),
+        )
+        .merge(icon_routes())
         .error_pages(|state, status, request_id| error_page(DbCtx(state), status, request_id))
+}
+
+/// The icons the settings and the manifest name at the site's root.
+fn icon_routes() -> Routes {
+    let mut routes = Routes::new();
+    for &(file, _, _, route_name) in icons::ICONS {
+        routes = routes.route(
+            Endpoint::rest(Method::GET, &format!("/{file}"), route_name)
+                .tag("pages")
+                .summary("A site icon: the one uploaded as the site asset favicon/<this name>, else the default")
+                .cache(CachePolicy::Public)
+                .handler(move |ctx: DbCtx| icon(ctx, file)),
+        );
+    }
+    routes
 }
 
 /// Other parameters (`utm_source`, a sign-in's `error`, ...) are ignored:
@@ -108,20 +135,30 @@ pub struct SearchQuery {
     pub q: Option<String>,
 }
 
-/// The comment form, documented with the rules of `createComment` (the
-/// post is the one in the path; `postId` is for the script).
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+/// The comment form as read: leniently, so a refusal comes back beside it
+/// (the post is the one in the path; `postId` is for the script).
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CommentForm {
-    #[schemars(range(min = 1))]
-    pub post_id: Option<i64>,
-    /// 1-5,000 characters.
-    #[schemars(length(min = 1, max = 5000))]
     pub content: Option<String>,
-    #[schemars(range(min = 1))]
     pub root_id: Option<i64>,
-    #[schemars(range(min = 1))]
     pub reply_to_comment_id: Option<i64>,
+}
+
+/// The comment form as documented, with the rules of `createComment`.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct CommentFormSchema {
+    #[schemars(range(min = 1))]
+    post_id: Option<i64>,
+    /// 1-5,000 characters, not blank.
+    #[schemars(length(min = 1, max = 5000), regex(pattern = r"[^\s]"))]
+    content: String,
+    #[schemars(range(min = 1))]
+    root_id: Option<i64>,
+    #[schemars(range(min = 1))]
+    reply_to_comment_id: Option<i64>,
 }
 
 /// A form that breaks the rules: 422, saying which field and why.
@@ -295,6 +332,31 @@ async fn friend_link_form(ctx: AuthCtx, PageForm(form): PageForm<LinkForm>) -> R
         Ok(body) => Ok(private_html(status, body)),
         Err(error) => page_or_not_found(&ctx.app, Err(error)).await,
     }
+}
+
+/// `/{slug}` takes every unknown one-segment address: when no page is
+/// there, the answer is the usual not-found envelope, which a browser gets
+/// as the styled 404 page (see `error_page`).
+async fn standalone(ctx: SessionCtx, PathParam(slug): PathParam) -> Result<Response, AppError> {
+    match service::standalone(&ctx.app, ctx.session.as_ref(), &slug).await {
+        Ok(body) => Ok(html(body)),
+        Err(BlogError::NotFound) => Err(AppError::not_found("NOT_FOUND", "There is nothing at this address")),
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn icon(ctx: DbCtx, file: &'static str) -> Result<Response, AppError> {
+    let (bytes, content_type) = icons::icon(&ctx, file)
+        .await
+        .map_err(|e| AppError::internal(e.context(format!("reading the icon {file}"))))?
+        .ok_or_else(|| AppError::not_found("ICON_NOT_FOUND", "No such icon"))?;
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // An uploaded SVG is the admin's file: it may draw, never run.
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    Ok(response)
 }
 
 async fn asset(ctx: DbCtx, PathParam(file): PathParam) -> Result<Response, AppError> {

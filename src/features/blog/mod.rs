@@ -5,4 +5,5 @@
 //! on the next request. Uses publishing (posts) and settings (the site).
 
 pub mod api;
+pub mod icons;
 pub mod service;

@@ -9,7 +9,7 @@ use crate::features::comments::schema::{COMMENTS, CommentStatus, CreateInput, Re
 use crate::features::comments::service::{self as comments, CommentError};
 use crate::features::friend_links::schema::{PublicFriendLink, SubmitInput};
 use crate::features::friend_links::service::{self as friend_links, FRIEND_LINKS, FriendLinkError};
-use crate::features::publishing::schema::{ListQuery, POSTS_DETAIL, POSTS_LIST, PublicPostItem};
+use crate::features::publishing::schema::{ListQuery, POSTS_DETAIL, POSTS_LIST, PostKind, PublicPostItem};
 use crate::features::publishing::service::{self as publishing, PublishError};
 use crate::features::search::schema::{SEARCH, SearchResult};
 use crate::features::search::service::{self as search, SearchError};
@@ -116,6 +116,7 @@ struct Frame {
     lang: String,
     canonical: String,
     viewer: Option<Viewer>,
+    nav_links: Vec<crate::features::settings::schema::NavLink>,
 }
 
 /// A page for everyone (cached under `key`), or for one signed-in reader
@@ -153,6 +154,7 @@ async fn frame(ctx: &DbCtx, path: &str, viewer: Option<&Session>) -> Result<(Fra
             lang: lang.to_owned(),
             canonical,
             viewer: viewer.map(|s| Viewer { name: s.user.name.clone(), admin: s.is_admin() }),
+            nav_links: view.site.navigation.clone(),
         },
         view.version,
     ))
@@ -314,7 +316,7 @@ async fn threads(ctx: &DbCtx, post_id: i64, viewer: Option<&Session>) -> Result<
 pub async fn post(ctx: &DbCtx, viewer: Option<&Session>, slug: &str, attempt: Option<&CommentAttempt>) -> Result<CachedBody> {
     let (frame, version) = frame(ctx, &format!("/post/{slug}"), viewer).await?;
     let render = || async {
-        let detail = publishing::load_detail(ctx, slug).await?.ok_or(BlogError::NotFound)?;
+        let detail = publishing::load_detail(ctx, slug).await?.filter(|d| d.item.kind == PostKind::Post).ok_or(BlogError::NotFound)?;
         let related = publishing::related(ctx, slug, 3).await?;
         let item = &detail.item;
         let (comment_list, comment_total, more_comments) = threads(ctx, item.id, viewer).await?;
@@ -341,6 +343,7 @@ pub async fn post(ctx: &DbCtx, viewer: Option<&Session>, slug: &str, attempt: Op
             "content_html": detail.content_html,
             "related": related.iter().map(post_view).collect::<Vec<_>>(),
             "json_ld": json_ld,
+            "image": first_image(ctx, &detail.content_html),
             "comments": comment_list,
             "comment_total": comment_total,
             "more_comments": more_comments,
@@ -352,6 +355,35 @@ pub async fn post(ctx: &DbCtx, viewer: Option<&Session>, slug: &str, attempt: Op
     };
     let key = page_key(ctx, "post", slug, version, &[POSTS_DETAIL, POSTS_LIST, COMMENTS]);
     cached_unless_signed_in(ctx, viewer, key, render).await
+}
+
+/// A standalone page (`kind` page) at `/{slug}`; [`BlogError::NotFound`]
+/// unless readers may see it.
+pub async fn standalone(ctx: &DbCtx, viewer: Option<&Session>, slug: &str) -> Result<CachedBody> {
+    let (frame, version) = frame(ctx, &format!("/{slug}"), viewer).await?;
+    let render = || async {
+        let detail = publishing::load_detail(ctx, slug).await?.filter(|d| d.item.kind == PostKind::Page).ok_or(BlogError::NotFound)?;
+        let item = &detail.item;
+        let fields = json!({
+            "title": item.title,
+            "description": item.summary,
+            "page": post_view(item),
+            "toc": detail.toc,
+            "content_html": detail.content_html,
+            "image": first_image(ctx, &detail.content_html),
+        });
+        Ok::<_, BlogError>(CachedBody::tagged(ctx.theme.render("page.html", with_frame(&frame, fields))?))
+    };
+    cached_unless_signed_in(ctx, viewer, page_key(ctx, "page", slug, version, &[POSTS_DETAIL]), render).await
+}
+
+/// The absolute address of the first image in `html`, for sharing cards.
+fn first_image(ctx: &DbCtx, html: &str) -> Option<String> {
+    let start = html.find("<img")?;
+    let tag = &html[start..start + html[start..].find('>')?];
+    let src = tag.split(" src=\"").nth(1)?.split('"').next()?;
+    let src = src.replace("&amp;", "&");
+    ctx.config.base_url.join(&src).ok().map(|url| url.to_string())
 }
 
 /// Posts a comment from the post page's form: the new comment's id.

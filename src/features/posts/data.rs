@@ -4,9 +4,9 @@ use crate::platform::clock::Millis;
 use crate::platform::db::{Db, Tx};
 use crate::{execute, execute_tx, on_read, on_tx, on_write};
 
-use super::schema::{PostRow, PostStatus, RestoredPost, Visibility};
+use super::schema::{PostKind, PostRow, PostStatus, RestoredPost, Visibility};
 
-const POST_COLUMNS: &str = "id, title, slug, summary, content, category, visibility, status, read_time_in_minutes, published_at, pinned_at, created_at, updated_at";
+const POST_COLUMNS: &str = "id, title, slug, summary, content, category, visibility, status, read_time_in_minutes, published_at, pinned_at, created_at, updated_at, kind";
 fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(text)
 }
@@ -56,6 +56,7 @@ pub struct PostChanges<'a> {
     pub status: Option<PostStatus>,
     pub published_at: Option<Option<Millis>>,
     pub pinned_at: Option<Option<Millis>>,
+    pub kind: Option<PostKind>,
 }
 
 pub enum UpdateOutcome {
@@ -88,6 +89,7 @@ pub async fn update(
              status = CASE WHEN $14 THEN $15 ELSE status END,
              published_at = CASE WHEN $16 THEN $17 ELSE published_at END,
              pinned_at = CASE WHEN $18 THEN $19 ELSE pinned_at END,
+             kind = CASE WHEN $22 THEN $23 ELSE kind END,
              updated_at = $20
          WHERE id = $1 AND ($21 IS NULL OR updated_at = $21)
          RETURNING {POST_COLUMNS}"
@@ -113,6 +115,8 @@ pub async fn update(
     .bind(c.pinned_at.flatten())
     .bind(now)
     .bind(expected_updated_at)
+    .bind(c.kind.is_some())
+    .bind(c.kind.map_or("post", PostKind::as_str))
     .fetch_optional(conn))?;
     Ok(match row {
         Some(row) => UpdateOutcome::Updated(row),

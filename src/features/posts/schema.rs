@@ -42,6 +42,19 @@ macro_rules! text_enum {
 }
 text_enum!(PostStatus { Draft => "draft", Published => "published" });
 text_enum!(Visibility { Public => "public", Unlisted => "unlisted" });
+text_enum!(PostKind { Post => "post", Page => "page" });
+
+/// What a post is on the public site.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PostKind {
+    /// Dated writing at `/post/{slug}`: listed, searched, in feeds.
+    #[default]
+    Post,
+    /// A standalone page (About, Now) at `/{slug}`: never listed, searched
+    /// or in feeds; reached from the navigation links in the settings.
+    Page,
+}
 
 /// The editable post, as stored.
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow)]
@@ -62,6 +75,8 @@ pub struct PostRow {
     pub pinned_at: Option<Millis>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    #[sqlx(try_from = "String")]
+    pub kind: PostKind,
 }
 
 /// The editable fields a restored revision puts back.
@@ -95,6 +110,7 @@ pub struct Post {
     pub pinned_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    pub kind: PostKind,
     pub tags: Vec<TagRef>,
 }
 
@@ -108,6 +124,7 @@ impl Post {
             content: row.content,
             category: row.category,
             visibility: row.visibility,
+            kind: row.kind,
             status: row.status,
             read_time_in_minutes: row.read_time_in_minutes,
             published_at: row.published_at.map(Timestamp),
@@ -232,6 +249,10 @@ pub struct PostPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[garde(skip)]
     pub pinned_at: Option<Option<Timestamp>>,
+    /// `page` makes it a standalone page at `/{slug}` (a slug that a route
+    /// of the site uses is then refused with 409 `POST_SLUG_RESERVED`).
+    #[garde(skip)]
+    pub kind: Option<PostKind>,
     /// The post's tags by name, replacing the ones it has; missing tags are
     /// created (a script can tag a post in the same call that writes it).
     #[garde(length(max = 50), inner(inner(custom(crate::features::tags::schema::tag_name))))]

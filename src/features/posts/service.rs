@@ -16,7 +16,7 @@ use crate::platform::workflow::EngineError;
 use super::data::{self, AdminFilter, PostChanges, UpdateOutcome};
 use super::events::PostEdited;
 use super::schema::{
-    AdminListInput, AdminSortBy, AdminSortDir, Post, PostRow, PostStatus, PostWithToc, RestoredPost, UpdatePostInput, slugify,
+    AdminListInput, AdminSortBy, AdminSortDir, Post, PostKind, PostRow, PostStatus, PostWithToc, RestoredPost, UpdatePostInput, slugify,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +25,8 @@ pub enum PostError {
     NotFound,
     #[error("another post already uses this slug")]
     SlugTaken,
+    #[error("a page cannot use the slug {0:?}: the site has an address of its own there")]
+    SlugReserved(String),
     #[error("the post was changed by someone else since you loaded it; reload and apply your edits again")]
     EditConflict,
     #[error(transparent)]
@@ -60,6 +62,7 @@ impl From<PostError> for AppError {
         match error {
             PostError::NotFound => AppError::not_found("POST_NOT_FOUND", message),
             PostError::SlugTaken => AppError::conflict("POST_SLUG_TAKEN", message),
+            PostError::SlugReserved(_) => AppError::conflict("POST_SLUG_RESERVED", message),
             PostError::EditConflict => AppError::conflict("POST_EDIT_CONFLICT", message),
             PostError::Content(error) => error.into(),
             PostError::Internal(error) => AppError::Internal(error),
@@ -146,6 +149,7 @@ pub async fn update(ctx: &AdminCtx, input: &UpdatePostInput) -> Result<Post> {
         status: d.status,
         published_at: d.published_at.map(|t| t.map(|t| t.millis())),
         pinned_at: d.pinned_at.map(|t| t.map(|t| t.millis())),
+        kind: d.kind,
     };
     // Missing tags are created first: a tag that outlives a failed edit is
     // harmless, and the edit itself stays one transaction.
@@ -171,6 +175,11 @@ pub async fn update(ctx: &AdminCtx, input: &UpdatePostInput) -> Result<Post> {
         Err(error) if is_unique_violation(&error) => return Err(PostError::SlugTaken),
         Err(error) => return Err(error.into()),
     };
+    // A page lives at `/{slug}`: it may not take an address the site uses
+    // (the transaction is dropped, so nothing of the edit is kept).
+    if row.kind == PostKind::Page && crate::platform::web::is_reserved_path(&row.slug) {
+        return Err(PostError::SlugReserved(row.slug));
+    }
     if let Some(ids) = &tag_ids {
         tags::service::replace_post_tags_in(&mut tx, row.id, ids).await?;
     }

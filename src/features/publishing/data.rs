@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use crate::features::posts::schema::Visibility;
+use crate::features::posts::schema::{PostKind, Visibility};
 use crate::features::tags::schema::{TagRef, TagWithCount};
 use crate::platform::clock::Millis;
 use crate::platform::db::{Db, Tx};
@@ -16,8 +16,7 @@ fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(text)
 }
 
-const PUBLIC_COLUMNS: &str =
-    "pp.post_id AS id, pp.slug, pp.title, pp.summary, pp.category, pp.read_time_in_minutes, pp.published_at, pp.pinned_at, pp.updated_at";
+const PUBLIC_COLUMNS: &str = "pp.post_id AS id, pp.slug, pp.title, pp.summary, pp.category, pp.read_time_in_minutes, pp.published_at, pp.pinned_at, pp.updated_at, pp.kind";
 
 /// Readers may open a post by slug (listed or unlisted) from its date on.
 pub const REACHABLE: &str = "pp.published_at <= $1";
@@ -30,6 +29,7 @@ pub struct PublicSnapshot<'a> {
     pub summary: &'a str,
     pub category: Option<&'a str>,
     pub visibility: Visibility,
+    pub kind: PostKind,
     pub read_time_in_minutes: i32,
     pub published_at: Millis,
     pub pinned_at: Option<Millis>,
@@ -48,14 +48,14 @@ pub async fn upsert_public(tx: &mut Tx, s: &PublicSnapshot<'_>) -> sqlx::Result<
         &mut *tx,
         sqlx::query(
             "INSERT INTO public_posts (post_id, slug, title, summary, category, visibility, read_time_in_minutes, published_at, pinned_at,
-                                       content_html, toc_json, plain_text, sync_hash, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                                       content_html, toc_json, plain_text, sync_hash, updated_at, kind)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
              ON CONFLICT (post_id) DO UPDATE SET
                  slug = excluded.slug, title = excluded.title, summary = excluded.summary, category = excluded.category,
                  visibility = excluded.visibility, read_time_in_minutes = excluded.read_time_in_minutes,
                  published_at = excluded.published_at, pinned_at = excluded.pinned_at, content_html = excluded.content_html,
                  toc_json = excluded.toc_json, plain_text = excluded.plain_text, sync_hash = excluded.sync_hash,
-                 updated_at = excluded.updated_at"
+                 updated_at = excluded.updated_at, kind = excluded.kind"
         )
         .bind(s.post_id)
         .bind(s.slug)
@@ -71,6 +71,7 @@ pub async fn upsert_public(tx: &mut Tx, s: &PublicSnapshot<'_>) -> sqlx::Result<
         .bind(s.plain_text)
         .bind(s.sync_hash)
         .bind(s.now)
+        .bind(s.kind.as_str())
     )?;
     execute_tx!(&mut *tx, sqlx::query("DELETE FROM public_post_tags WHERE post_id = $1").bind(s.post_id))?;
     for tag_id in s.tag_ids {
@@ -183,6 +184,8 @@ fn public_detail_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PublicDetailRo
             published_at: row.get("published_at")?,
             pinned_at: row.get("pinned_at")?,
             updated_at: row.get("updated_at")?,
+            kind: PostKind::try_from(row.get::<_, String>("kind")?)
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))?,
         },
         content_html: row.get("content_html")?,
         toc_json: row.get("toc_json")?,

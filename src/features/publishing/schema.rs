@@ -8,6 +8,8 @@ use garde::Validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// What a public post is (readers' pages tell posts and pages apart).
+pub use crate::features::posts::schema::PostKind;
 use crate::features::posts::schema::{Post, PostStatus};
 use crate::features::tags::schema::TagRef;
 use crate::platform::cache::{CachedBody, Key, Namespace};
@@ -19,7 +21,7 @@ use crate::platform::content::TocEntry;
 /// listed when its snapshot (which exists only for published posts) is
 /// `public` and dated no later than now. Bind now as `$1`, alias the
 /// snapshot `pp`.
-pub const LISTED: &str = "pp.visibility = 'public' AND pp.published_at <= $1";
+pub const LISTED: &str = "pp.visibility = 'public' AND pp.kind = 'post' AND pp.published_at <= $1";
 
 /// Every cached public list (pages, pinned, related ids).
 pub const POSTS_LIST: Namespace = Namespace::versioned("posts:list");
@@ -82,6 +84,8 @@ pub struct PublicPostRow {
     pub published_at: Millis,
     pub pinned_at: Option<Millis>,
     pub updated_at: Millis,
+    #[sqlx(try_from = "String")]
+    pub kind: PostKind,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -115,6 +119,9 @@ pub struct PublicPostItem {
     pub published_at: Timestamp,
     pub updated_at: Timestamp,
     pub pinned_at: Option<Timestamp>,
+    /// `page`: a standalone page, served at `/{slug}`.
+    #[serde(default)]
+    pub kind: PostKind,
     pub tags: Vec<TagRef>,
 }
 
@@ -130,6 +137,7 @@ impl PublicPostItem {
             published_at: Timestamp(row.published_at),
             updated_at: Timestamp(row.updated_at),
             pinned_at: row.pinned_at.map(Timestamp),
+            kind: row.kind,
             tags,
         }
     }

@@ -11,7 +11,7 @@ use anyhow::Context;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::features::posts::schema::{PostRow, PostStatus};
+use crate::features::posts::schema::{PostKind, PostRow, PostStatus};
 use crate::features::posts::service::{self as posts, PostError};
 use crate::features::tags;
 use crate::features::tags::schema::{TagRef, TagWithCount};
@@ -383,6 +383,12 @@ pub fn sync_hash(post: &PostRow, tag_ids: &[i64]) -> String {
         "category": post.category, "visibility": post.visibility.as_str(), "publishedAt": post.published_at,
         "pinnedAt": post.pinned_at, "tagIds": tag_ids,
     });
+    // Posts hash as they did before pages existed (no republishing after
+    // an upgrade); a page's hash differs from the same text as a post.
+    let canonical = match post.kind {
+        PostKind::Post => canonical,
+        PostKind::Page => serde_json::json!({"post": canonical, "kind": "page"}),
+    };
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
@@ -440,6 +446,7 @@ pub async fn build_public_snapshot(app: &DbCtx, post_id: i64, summary: &str) -> 
         summary,
         category: post.category.as_deref(),
         visibility: post.visibility,
+        kind: post.kind,
         read_time_in_minutes: rendered.read_time_minutes,
         published_at: post.published_at.unwrap_or(now),
         pinned_at: post.pinned_at,
@@ -550,6 +557,7 @@ mod tests {
                 published_at: Timestamp(1_700_000_000_000),
                 updated_at: Timestamp(1_700_000_100_000),
                 pinned_at: Some(Timestamp(1_700_000_200_000)),
+                kind: crate::features::posts::schema::PostKind::Post,
                 tags: vec![TagRef { id: 1, name: "rust".into() }],
             },
             toc: vec![TocEntry { id: "intro".into(), text: "Intro \"quoted\"".into(), level: 2 }],

@@ -311,10 +311,31 @@ pub struct SiteSettings {
     #[garde(length(max = 20), dive)]
     #[schemars(length(max = 20))]
     pub social: Vec<SocialLink>,
+    /// The links of the site's navigation bar after Home, Posts, Tags and
+    /// Archive (standalone pages such as `/about`), at most 10.
+    #[garde(length(max = 10), dive)]
+    #[schemars(length(max = 10))]
+    pub navigation: Vec<NavLink>,
     #[garde(dive)]
     pub icons: Icons,
     #[garde(dive)]
     pub theme: ThemeSettings,
+}
+
+/// A link of the navigation bar.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NavLink {
+    #[garde(length(chars, min = 1, max = 40), custom(visible))]
+    #[schemars(
+        length(min = 1, max = 40),
+        regex(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$")
+    )]
+    pub label: String,
+    /// http(s), mailto: or a site path (`/about`).
+    #[garde(length(min = 1, max = 500), custom(link))]
+    #[schemars(with = "LinkSchema")]
+    pub url: String,
 }
 
 impl Default for SiteSettings {
@@ -324,6 +345,7 @@ impl Default for SiteSettings {
             author: String::new(),
             description: String::new(),
             social: vec![SocialLink { platform: SocialPlatform::Rss, url: "/rss.xml".into(), icon: None, label: None }],
+            navigation: Vec::new(),
             icons: Icons::default(),
             theme: ThemeSettings::default(),
         }

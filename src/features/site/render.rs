@@ -221,13 +221,16 @@ pub fn robots(links: &Links) -> String {
 }
 
 pub fn manifest(site: &SiteView) -> String {
+    // The settings' icons (uploaded ones replace the defaults there).
+    let icons: Vec<_> = [(&site.site.icons.web_app192, "192x192"), (&site.site.icons.web_app512, "512x512")]
+        .into_iter()
+        .filter(|(src, _)| !src.is_empty())
+        .map(|(src, sizes)| json!({"src": src, "sizes": sizes, "type": "image/png"}))
+        .collect();
     let manifest = json!({
         "name": site.site.title,
         "short_name": site.site.title,
-        "icons": [
-            {"src": "/web-app-manifest-192x192.png", "sizes": "192x192", "type": "image/png"},
-            {"src": "/web-app-manifest-512x512.png", "sizes": "512x512", "type": "image/png"},
-        ],
+        "icons": icons,
         "theme_color": "#ffffff",
         "background_color": "#ffffff",
         "display": "standalone",
