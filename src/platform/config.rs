@@ -322,7 +322,27 @@ pub const VARIABLES: &[Variable] = &[
         help: "A folder whose files replace the embedded theme's by path (templates, e.g. account/setup.html).",
         secret: false,
     },
+    Variable {
+        name: "FLINT_CORS_ORIGINS",
+        default: "",
+        help: "Origins (https://app.example, comma-separated; * for any) whose pages may call the public API from a browser, without cookies.",
+        secret: false,
+    },
 ];
+
+/// One `FLINT_CORS_ORIGINS` entry: `*`, or an origin as browsers send it
+/// (`scheme://host[:port]`, no path), lowercased.
+fn cors_origin(value: &str) -> Result<String, String> {
+    if value == "*" {
+        return Ok(value.to_owned());
+    }
+    let url = url::Url::parse(value).map_err(|e| format!("'{value}' is not an origin: {e}"))?;
+    let plain = matches!(url.scheme(), "http" | "https") && url.host().is_some() && url.path() == "/" && url.query().is_none();
+    if !plain || url.fragment().is_some() || !url.username().is_empty() || value.trim_end_matches('/').contains("/#") {
+        return Err(format!("'{value}' is not an origin (scheme://host[:port], nothing after)"));
+    }
+    Ok(url.origin().ascii_serialization())
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -424,6 +444,8 @@ pub struct Config {
     pub github: Option<GithubConfig>,
     pub oidc: Option<OidcConfig>,
     pub theme_dir: Option<std::path::PathBuf>,
+    /// Origins allowed to read the API from a browser (`*`: any).
+    pub cors_origins: Vec<String>,
     pub trusted_proxies: Vec<IpNet>,
     pub log_format: LogFormat,
     pub log_filter: String,
@@ -741,6 +763,9 @@ impl Config {
                 None
             }
         };
+        let cors_origins = reader
+            .optional("FLINT_CORS_ORIGINS", |v| v.split(',').map(str::trim).filter(|o| !o.is_empty()).map(cors_origin).collect())
+            .unwrap_or_default();
         let theme_dir = reader.optional("FLINT_THEME_DIR", |v| {
             let path = std::path::PathBuf::from(v);
             if path.is_dir() { Ok(path) } else { Err(format!("'{v}' is not a folder")) }
@@ -793,6 +818,7 @@ impl Config {
             github,
             oidc,
             theme_dir,
+            cors_origins,
             trusted_proxies: value(trusted_proxies),
             log_format: value(log_format),
             log_filter: value(log_filter),
@@ -921,6 +947,10 @@ impl Config {
             ("FLINT_OIDC_CLIENT_SECRET", if self.oidc.is_some() { "********".into() } else { "(none)".into() }),
             ("FLINT_OIDC_NAME", self.oidc.as_ref().map_or_else(|| "(unused)".into(), |o| o.name.clone())),
             ("FLINT_THEME_DIR", self.theme_dir.as_ref().map_or_else(|| "(none: the embedded theme)".into(), |d| d.display().to_string())),
+            (
+                "FLINT_CORS_ORIGINS",
+                if self.cors_origins.is_empty() { "(none: same-origin only)".into() } else { self.cors_origins.join(",") },
+            ),
         ]
     }
 }

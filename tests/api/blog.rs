@@ -20,6 +20,8 @@ backend_tests!(
     a_browser_gets_styled_pages_for_unknown_addresses_and_failures,
     standalone_pages_live_at_their_slug_and_are_never_listed,
     every_link_of_the_feeds_sitemap_robots_and_manifest_answers,
+    the_language_of_pages_comes_from_the_settings,
+    named_front_ends_may_call_the_api_from_a_browser,
 );
 
 const CODE_POST: &str = "Intro paragraph.\n\n## Setup\n\nSome words.\n\n```rust\nfn main() { println!(\"hi\"); }\n```\n\n## Next\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nA note.[^1]\n\n[^1]: The footnote.\n";
@@ -481,4 +483,83 @@ async fn every_link_of_the_feeds_sitemap_robots_and_manifest_answers(backend: Ba
     let served = app.user().get("/favicon.svg").await;
     assert_eq!(served.text.as_bytes(), &svg[..], "the uploaded icon replaces the default");
     assert!(served.header("content-security-policy").is_some_and(|c| c.contains("default-src 'none'")));
+}
+
+async fn the_language_of_pages_comes_from_the_settings(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut admin = app.admin().await;
+    assert!(app.user().get("/").await.text.contains(r#"<html lang="en">"#));
+    let mut config = admin.get("/_fn/getSystemConfig").await.body;
+    config["site"]["language"] = json!("de-CH");
+    assert_eq!(admin.post("/_fn/updateSystemConfig", config.clone()).await.status, StatusCode::OK);
+    for path in ["/", "/archive", "/sign-in", "/no-such-page"] {
+        let res = app.user().send(app.http.get(app.url(path)).header("accept", "text/html")).await;
+        assert!(res.text.contains(r#"<html lang="de-CH">"#), "{path}: {}", res.text);
+    }
+    config["site"]["language"] = json!("not a language");
+    assert_eq!(admin.post("/_fn/updateSystemConfig", config).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn named_front_ends_may_call_the_api_from_a_browser(backend: Backend) {
+    {
+        // Without the variable, no origin is allowed.
+        let plain = TestApp::spawn(backend.clone()).await;
+        let res = plain.user().send(plain.http.get(plain.url("/api/posts")).header("origin", "https://front.example")).await;
+        assert!(res.header("access-control-allow-origin").is_none());
+    }
+    let app = TestApp::spawn_with(backend, &[("FLINT_CORS_ORIGINS", "https://front.example, http://localhost:3000")]).await;
+    let mut admin = app.admin().await;
+    let id = draft(&mut admin, json!({"title": "Shared", "content": "Words."})).await;
+    publish(&app, &mut admin, id, "published").await;
+
+    let from = |origin: &str| app.http.get(app.url("/api/posts")).header("origin", origin);
+    let allowed = app.user().send(from("https://front.example")).await;
+    assert_eq!(allowed.header("access-control-allow-origin"), Some("https://front.example"));
+    assert!(allowed.header("access-control-expose-headers").is_some_and(|h| h.contains("etag")));
+    assert!(allowed.header("access-control-allow-credentials").is_none(), "cookies never cross");
+    assert!(allowed.headers.get_all("vary").iter().any(|v| v.to_str().unwrap().contains("origin")));
+    let other = app.user().send(from("https://evil.example")).await;
+    assert_eq!(other.status, StatusCode::OK);
+    assert!(other.header("access-control-allow-origin").is_none());
+    let plain = app.user().get("/api/posts").await;
+    assert!(plain.headers.get_all("vary").iter().any(|v| v.to_str().unwrap().contains("origin")), "shared caches keep them apart");
+
+    let preflight = app
+        .http
+        .request(reqwest::Method::OPTIONS, app.url("/_fn/recordPageView"))
+        .header("origin", "http://localhost:3000")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type");
+    let res = app.user().send(preflight).await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
+    assert_eq!(res.header("access-control-allow-origin"), Some("http://localhost:3000"));
+    assert!(res.header("access-control-allow-methods").is_some_and(|m| m.contains("POST")));
+    assert!(res.header("access-control-allow-headers").is_some_and(|h| h.contains("content-type")));
+
+    // The named front-end may call a public function from its pages; any
+    // other site's pages are still refused.
+    let beacon = |origin: &str| {
+        app.http
+            .post(app.url("/_fn/recordPageView"))
+            .header("origin", origin)
+            .header("sec-fetch-site", "cross-site")
+            .json(&json!({"postId": id}))
+    };
+    let res = app.user().send(beacon("https://front.example")).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    assert_eq!(res.header("access-control-allow-origin"), Some("https://front.example"));
+    assert_eq!(app.user().send(beacon("https://evil.example")).await.status, StatusCode::FORBIDDEN);
+
+    // A malformed origin stops start-up.
+    let lookup = |value: &'static str| {
+        move |name: &str| match name {
+            "FLINT_CORS_ORIGINS" => Some(value.to_owned()),
+            "DATABASE_URL" => Some("sqlite::memory:".to_owned()),
+            _ => None,
+        }
+    };
+    assert!(flint::platform::config::Config::from_lookup(lookup("https://front.example/app")).is_err());
+    assert!(flint::platform::config::Config::from_lookup(lookup("front.example")).is_err());
+    let config = flint::platform::config::Config::from_lookup(lookup("https://Front.Example/, *")).unwrap();
+    assert_eq!(config.cors_origins, ["https://front.example", "*"]);
 }

@@ -135,6 +135,7 @@ pub struct RegisterForm {
 #[derive(Serialize)]
 struct Frame<T: Serialize> {
     site: String,
+    lang: String,
     title: &'static str,
     /// Link pages are for one person: search engines keep out.
     noindex: bool,
@@ -151,8 +152,11 @@ async fn render<T: Serialize>(
     error: Option<String>,
     fields: T,
 ) -> Response {
-    let site = settings::site(ctx).await.map(|view| view.site.title).unwrap_or_else(|_| ctx.config.site.title.clone());
-    ctx.theme.page(status, template, Frame { site, title, noindex: true, error, fields })
+    let (site, lang) = match settings::site(ctx).await {
+        Ok(view) => (view.site.title.clone(), view.site.lang(ctx.config.locale)),
+        Err(_) => (ctx.config.site.title.clone(), crate::features::settings::schema::SiteSettings::default().lang(ctx.config.locale)),
+    };
+    ctx.theme.page(status, template, Frame { site, lang, title, noindex: true, error, fields })
 }
 
 /// The status and words of a refusal (validation: the first message per field).

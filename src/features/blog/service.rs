@@ -142,16 +142,12 @@ where
 
 async fn frame(ctx: &DbCtx, path: &str, viewer: Option<&Session>) -> Result<(Frame, i64)> {
     let view = settings::site(ctx).await?;
-    let lang = match ctx.config.locale {
-        crate::platform::config::Locale::En => "en",
-        crate::platform::config::Locale::Zh => "zh-CN",
-    };
     let canonical = ctx.config.base_url.join(path.trim_start_matches('/')).map(|u| u.to_string()).unwrap_or_default();
     Ok((
         Frame {
             site: view.site.title.clone(),
             description: view.site.description.clone(),
-            lang: lang.to_owned(),
+            lang: view.site.lang(ctx.config.locale),
             canonical,
             viewer: viewer.map(|s| Viewer { name: s.user.name.clone(), admin: s.is_admin() }),
             nav_links: view.site.navigation.clone(),
@@ -500,12 +496,21 @@ pub async fn submit_link(ctx: &AuthCtx, input: &SubmitInput) -> std::result::Res
 
 /// The fields of the not-found and error pages.
 pub async fn error_fields(ctx: &DbCtx, title: &str, message: &str, request_id: Option<&str>) -> Value {
-    let site = settings::site(ctx).await.map(|v| v.site.title.clone()).unwrap_or_else(|_| ctx.config.site.title.clone());
-    json!({"site": site, "title": title, "message": message, "request_id": request_id, "noindex": true})
+    let (site, lang) = site_and_lang(ctx).await;
+    json!({"site": site, "lang": lang, "title": title, "message": message, "request_id": request_id, "noindex": true})
+}
+
+/// The site's title and `lang`, from the settings (else the configuration:
+/// an error page must show even when the settings cannot be read).
+pub async fn site_and_lang(ctx: &DbCtx) -> (String, String) {
+    match settings::site(ctx).await {
+        Ok(view) => (view.site.title.clone(), view.site.lang(ctx.config.locale)),
+        Err(_) => (ctx.config.site.title.clone(), crate::features::settings::schema::SiteSettings::default().lang(ctx.config.locale)),
+    }
 }
 
 /// The not-found page's fields.
 pub async fn not_found_fields(ctx: &DbCtx) -> Value {
-    let site = settings::site(ctx).await.map(|v| v.site.title.clone()).unwrap_or_else(|_| ctx.config.site.title.clone());
-    json!({"site": site, "title": "Page not found", "message": "There is nothing at this address. It may have moved, or never existed.", "noindex": true})
+    let (site, lang) = site_and_lang(ctx).await;
+    json!({"site": site, "lang": lang, "title": "Page not found", "message": "There is nothing at this address. It may have moved, or never existed.", "noindex": true})
 }

@@ -306,6 +306,11 @@ pub struct SiteSettings {
     #[garde(length(chars, max = 300), custom(no_controls))]
     #[schemars(length(max = 300), regex(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub description: String,
+    /// The language of the site's pages (`lang`), a BCP 47 tag such as `en`
+    /// or `zh-CN`; empty: the one `FLINT_LOCALE` implies.
+    #[garde(length(max = 35), pattern(r"^([A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*)?$"))]
+    #[schemars(length(max = 35), regex(pattern = r"^([A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*)?$"))]
+    pub language: String,
     /// At most 20; the original's `{github, email}` object is read too.
     #[serde(deserialize_with = "social_links")]
     #[garde(length(max = 20), dive)]
@@ -320,6 +325,19 @@ pub struct SiteSettings {
     pub icons: Icons,
     #[garde(dive)]
     pub theme: ThemeSettings,
+}
+
+impl SiteSettings {
+    /// The `lang` of the site's pages: the setting, else the locale's.
+    pub fn lang(&self, locale: crate::platform::config::Locale) -> String {
+        if !self.language.is_empty() {
+            return self.language.clone();
+        }
+        match locale {
+            crate::platform::config::Locale::En => "en".to_owned(),
+            crate::platform::config::Locale::Zh => "zh-CN".to_owned(),
+        }
+    }
 }
 
 /// A link of the navigation bar.
@@ -344,6 +362,7 @@ impl Default for SiteSettings {
             title: "flint".into(),
             author: String::new(),
             description: String::new(),
+            language: String::new(),
             social: vec![SocialLink { platform: SocialPlatform::Rss, url: "/rss.xml".into(), icon: None, label: None }],
             navigation: Vec::new(),
             icons: Icons::default(),

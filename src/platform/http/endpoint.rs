@@ -569,6 +569,13 @@ fn is_cross_origin_browser_write(parts: &axum::http::request::Parts, config: &Co
         return false;
     }
     let header_text = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    // A front-end the admin named in FLINT_CORS_ORIGINS may write (its
+    // requests carry no cookies of this site: CORS here never allows them).
+    if let Some(origin) = header_text(header::ORIGIN)
+        && config.cors_origins.iter().any(|allowed| allowed != "*" && allowed.eq_ignore_ascii_case(origin))
+    {
+        return false;
+    }
     if let Some(site) = header_text(header::HeaderName::from_static("sec-fetch-site")) {
         return !matches!(site, "same-origin" | "none");
     }

@@ -185,6 +185,13 @@ async fn front(router: Arc<Router>, settings: FrontLayer, request: Request) -> R
     let span = tracing::info_span!("request", %method, path = %request.uri().path(), request_id = request_id.to_str().unwrap_or_default());
 
     let wants_page = router.has_error_pages() && wants_html_page(&request);
+    let cors_origin = super::cors::allowed_origin(router.config(), request.headers());
+    if let Some(origin) = &cors_origin
+        && let Some(mut answer) = super::cors::preflight(request.method(), request.headers(), origin)
+    {
+        answer.headers_mut().insert(REQUEST_ID_HEADER.clone(), request_id);
+        return Ok(answer);
+    }
     let scope = RequestScope { id: request_id.clone(), peer: settings.peer, route: Cell::new(None) };
     let routes: &Router = &router;
     let answer = REQUEST.scope(scope, async move {
@@ -200,6 +207,13 @@ async fn front(router: Arc<Router>, settings: FrontLayer, request: Request) -> R
     }
 
     response.headers_mut().insert(REQUEST_ID_HEADER.clone(), request_id);
+    if let Some(origin) = cors_origin {
+        super::cors::allow(&mut response, origin);
+    } else if !router.config().cors_origins.is_empty() {
+        // Shared caches must not hand a response without CORS headers to a
+        // front-end that needs them.
+        response.headers_mut().append(header::VARY, HeaderValue::from_static("origin"));
+    }
     if !response.headers().contains_key(header::CACHE_CONTROL) {
         CachePolicy::for_error_status(response.status()).apply(response.headers_mut());
     }

@@ -10,6 +10,7 @@ pub mod cached;
 pub mod client_ip;
 pub mod compression;
 pub mod context;
+pub mod cors;
 pub mod endpoint;
 pub mod error;
 pub mod extract;

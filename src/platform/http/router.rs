@@ -100,6 +100,10 @@ impl Router {
         self.error_pages.as_ref().map(|render| render(self.state.clone(), status, request_id))
     }
 
+    pub(crate) fn config(&self) -> &Config {
+        &self.state.config
+    }
+
     pub(crate) fn has_error_pages(&self) -> bool {
         self.error_pages.is_some()
     }
