@@ -278,7 +278,16 @@ pub fn render(markdown: &str) -> Result<Rendered, ContentError> {
     if comrak::format_html_with_plugins(root, &options, &mut html, &plugins).is_err() {
         html.clear();
     }
-    Ok(Rendered { html: sanitize(&html), read_time_minutes: reading_time(&plain_text), toc, plain_text })
+    Ok(Rendered { html: label_heading_anchors(&sanitize(&html)), read_time_minutes: reading_time(&plain_text), toc, plain_text })
+}
+
+/// The link each heading carries to itself has no text: screen readers
+/// would announce an empty link, so it gets a name (themes may show it).
+fn label_heading_anchors(html: &str) -> String {
+    html.replace(
+        r#"class="anchor" rel="noopener noreferrer"></a>"#,
+        r#"class="anchor" rel="noopener noreferrer" aria-label="Link to this section"></a>"#,
+    )
 }
 
 /// Removes everything but the allow-listed tags and attributes (no scripts,

@@ -99,13 +99,56 @@ fn highlight_css() -> String {
     use syntect::highlighting::ThemeSet;
     use syntect::html::{ClassStyle, css_for_theme_with_class_style};
     let themes = ThemeSet::load_defaults();
-    let css = |name: &str| themes.themes.get(name).and_then(|theme| css_for_theme_with_class_style(theme, ClassStyle::Spaced).ok());
-    let light = css("InspiredGitHub").unwrap_or_default();
-    let dark = css("base16-ocean.dark").unwrap_or_default();
+    // Every colour is made readable on the theme's code background
+    // (`--surface` in style.css): WCAG AA, 4.5:1.
+    let css = |name: &str, background: [u8; 3]| {
+        let mut theme = themes.themes.get(name)?.clone();
+        for item in &mut theme.scopes {
+            if let Some(colour) = &mut item.style.foreground {
+                *colour = readable_on(*colour, background);
+            }
+        }
+        if let Some(colour) = &mut theme.settings.foreground {
+            *colour = readable_on(*colour, background);
+        }
+        css_for_theme_with_class_style(&theme, ClassStyle::Spaced).ok()
+    };
+    let light = css("InspiredGitHub", [0xf6, 0xf8, 0xfa]).unwrap_or_default();
+    let dark = css("base16-ocean.dark", [0x15, 0x1b, 0x23]).unwrap_or_default();
     // The highlighter's own backgrounds give way to the theme's code blocks.
     format!(
         "{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n.f-content pre.code, .f-content pre {{ background: var(--surface); }}\n"
     )
+}
+
+/// WCAG's contrast ratio of two sRGB colours (1 to 21).
+fn contrast(a: [u8; 3], b: [u8; 3]) -> f64 {
+    let luminance = |[r, g, b]: [u8; 3]| {
+        let channel = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.039_28 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+        };
+        0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+    };
+    let (x, y) = (luminance(a), luminance(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+/// `colour`, moved toward black (on a light background) or white (on a
+/// dark one) just enough to reach 4.5:1 against `background`.
+fn readable_on(colour: syntect::highlighting::Color, background: [u8; 3]) -> syntect::highlighting::Color {
+    let dark_background = contrast(background, [0, 0, 0]) < contrast(background, [255, 255, 255]);
+    let target: f64 = if dark_background { 255.0 } else { 0.0 };
+    let mut rgb = [colour.r, colour.g, colour.b];
+    for step in 1..=20 {
+        if contrast(rgb, background) >= 4.5 {
+            break;
+        }
+        let share = f64::from(step) / 20.0;
+        let mix = |c: u8| (f64::from(c) * (1.0 - share) + target * share).round() as u8;
+        rgb = [mix(colour.r), mix(colour.g), mix(colour.b)];
+    }
+    syntect::highlighting::Color { r: rgb[0], g: rgb[1], b: rgb[2], a: colour.a }
 }
 
 /// A theme file as served: named by its hash, cached for good.
@@ -274,6 +317,23 @@ mod tests {
             .render(minijinja::context! { title => "<b>", message => "<script>x</script>", site => "s" })
             .unwrap();
         assert!(html.contains("&lt;script&gt;") && !html.contains("<script>x"), "{html}");
+    }
+
+    #[test]
+    fn highlighted_code_is_readable_on_its_background() {
+        use syntect::highlighting::Color;
+        let pale = Color { r: 0x00, g: 0x86, b: 0xb3, a: 0xff };
+        let light = [0xf6, 0xf8, 0xfa];
+        assert!(contrast([pale.r, pale.g, pale.b], light) < 4.5, "the example starts unreadable");
+        let fixed = readable_on(pale, light);
+        assert!(contrast([fixed.r, fixed.g, fixed.b], light) >= 4.5);
+        assert!(fixed.r <= pale.r && fixed.g <= pale.g && fixed.b <= pale.b, "darkened on a light background");
+        let dim = Color { r: 0x4f, g: 0x5b, b: 0x66, a: 0xff };
+        let dark = [0x15, 0x1b, 0x23];
+        let fixed = readable_on(dim, dark);
+        assert!(contrast([fixed.r, fixed.g, fixed.b], dark) >= 4.5 && fixed.r >= dim.r, "lightened on a dark background");
+        let black = Color { r: 0, g: 0, b: 0, a: 0xff };
+        assert_eq!(readable_on(black, light), black, "readable colours are kept");
     }
 
     #[test]
