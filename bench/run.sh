@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # flint's load benchmark against a baseline measured in the same run.
 #
-#   bench/run.sh [--posts N] [--duration SECONDS] [--rounds N] [--backend sqlite|postgres] [--db-from FILE]
+#   bench/run.sh [--posts N] [--duration SECONDS] [--rounds N] [--backend sqlite|postgres] [--db-from FILE] [--pages-only]
 #
 # Builds flint (release) and the baseline (bench/baseline: the same response
 # bytes served from memory by a minimal axum server), seeds a fresh database,
 # starts both on loopback, captures flint's responses as the baseline's
-# bodies, then drives each endpoint with wrk at 1, 16 and 64 connections.
+# bodies, then drives each endpoint with wrk at 1, 16 and 64 connections,
+# and the public pages (the home page, a post page) on one fixed path with
+# `wrk -t1 -c16` (--pages-only: those alone).
 # Prints a Markdown table (req/s, p50, p99, flint/baseline) and writes it,
 # with the machine, commit and command, to bench/results/<backend>-<posts>.md;
 # bench/RESULTS.md gathers every such file.
@@ -18,6 +20,7 @@ duration=3
 rounds=3
 db_from=""
 backend=sqlite
+pages_only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --posts) posts=$2; shift 2 ;;
@@ -25,10 +28,11 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --db-from) db_from=$2; shift 2 ;;
     --backend) backend=$2; shift 2 ;;
-    *) echo "usage: bench/run.sh [--posts N] [--duration SECONDS] [--rounds N] [--backend sqlite|postgres] [--db-from FILE]" >&2; exit 2 ;;
+    --pages-only) pages_only=1; shift ;;
+    *) echo "usage: bench/run.sh [--posts N] [--duration SECONDS] [--rounds N] [--backend sqlite|postgres] [--db-from FILE] [--pages-only]" >&2; exit 2 ;;
   esac
 done
-command="bench/run.sh --posts $posts --duration $duration --rounds $rounds --backend $backend${db_from:+ --db-from $db_from}"
+command="bench/run.sh --posts $posts --duration $duration --rounds $rounds --backend $backend${db_from:+ --db-from $db_from}${pages_only:+ --pages-only}"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flint-target}"
 command -v wrk >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq wrk; }
@@ -114,6 +118,14 @@ endpoints=(
   "getSession (cookie)|/_fn/getSession"
 )
 deep_cursor=$(curl -fsS "$base/api/posts?limit=50" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][-1]["id"])')
+# The public pages: the home page and one post's page (its HTML, ready).
+post_page=$(head -n 1 "$work/detail-paths" | sed 's#^/api/post/#/post/#')
+pages=(
+  "home page (cached)|/"
+  "post page (cached)|$post_page"
+  "post page (uncached)|$post_page"
+)
+[ -n "$pages_only" ] && endpoints=()
 
 # Capture flint's bodies for the baseline (the same bytes, from memory).
 : >"$work/routes.tsv"
@@ -125,7 +137,9 @@ capture() {  # path [cookie]
   type=$(curl -fsS -H "Cookie: ${2:-}" -o "$file" -w '%{content_type}' "$base$1")
   printf '%s\t%s\t%s\n' "$1" "$file" "${type:-application/json}" >>"$work/routes.tsv"
 }
-while read -r path; do capture "$path"; done <"$work/detail-paths"
+[ -z "$pages_only" ] && while read -r path; do capture "$path"; done <"$work/detail-paths"
+capture /
+capture "$post_page"
 for entry in "${endpoints[@]:2}"; do
   path=${entry#*|}
   [ "$path" = DEEP ] && path="/api/posts?limit=12&cursor=$deep_cursor"
@@ -133,7 +147,7 @@ for entry in "${endpoints[@]:2}"; do
 done
 "$baseline" "127.0.0.1:$bport" "$work/routes.tsv" &
 pids+=("$!")
-until curl -fsS -o /dev/null "http://127.0.0.1:$bport/api/tags" 2>/dev/null; do sleep 0.01; done
+until curl -fsS -o /dev/null "http://127.0.0.1:$bport/" 2>/dev/null; do sleep 0.01; done
 
 # wrk -> "req/s p50_ms p99_ms"
 measure() {  # url-base path-or-file connections [cookie] [seconds]
@@ -184,6 +198,36 @@ print(f, p50, p99, b, f"{float(f) / max(float(b), 1):.2f}")')
     echo "$name c$c: flint $f_rps req/s (p99 $f_p99 ms), baseline $b_rps req/s, ratio $ratio (median of $rounds)" >&2
   done
 done
+# The pages: one fixed path, one wrk thread, 16 connections (wrk's random
+# path script would saturate wrk itself and pull every ratio toward 1).
+for entry in "${pages[@]}"; do
+  name=${entry%%|*}
+  path=${entry#*|}
+  target=$base
+  case "$name" in *uncached*) target="http://127.0.0.1:$uport" ;; esac
+  one_thread() { wrk -t1 -c16 -d"${3:-$duration}s" --latency "$1$2" 2>/dev/null | awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { rps = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    END { printf "%.0f %.3f %.3f\n", rps, p50, p99 }'; }
+  one_thread "$target" "$path" 1 >/dev/null
+  one_thread "http://127.0.0.1:$bport" "$path" 1 >/dev/null
+  samples=()
+  for _ in $(seq "$rounds"); do
+    read -r f_rps f_p50 f_p99 < <(one_thread "$target" "$path")
+    read -r b_rps b_p50 b_p99 < <(one_thread "http://127.0.0.1:$bport" "$path")
+    samples+=("$f_rps $f_p50 $f_p99 $b_rps")
+  done
+  read -r f_rps f_p50 f_p99 b_rps ratio < <(printf '%s\n' "${samples[@]}" | python3 -c '
+import sys
+rounds = [l.split() for l in sys.stdin if l.strip()]
+rounds.sort(key=lambda r: float(r[0]) / max(float(r[3]), 1))
+f, p50, p99, b = rounds[len(rounds) // 2]
+print(f, p50, p99, b, f"{float(f) / max(float(b), 1):.2f}")')
+  rows+=("| $name | 16 (wrk -t1) | $f_rps | $f_p50 | $f_p99 | $b_rps | $ratio |")
+  echo "$name c16 -t1: flint $f_rps req/s (p99 $f_p99 ms), baseline $b_rps req/s, ratio $ratio (median of $rounds)" >&2
+done
 peak_rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$flint_pid/status")
 
 mkdir -p bench/results
@@ -200,7 +244,7 @@ mkdir -p bench/results
   echo "| endpoint | connections | flint req/s | p50 ms | p99 ms | baseline req/s | flint/baseline |"
   echo "|---|---:|---:|---:|---:|---:|---:|"
   printf '%s\n' "${rows[@]}"
-} | tee "bench/results/$backend-$posts.md"
+} | tee "bench/results/$backend-$posts${pages_only:+-pages}.md"
 
 # bench/RESULTS.md: every kept run, SQLite first, by size.
 {
@@ -218,6 +262,8 @@ import re, sys
 runs = {}
 for path in sys.argv[1:]:
     m = re.search(r"(\w+)-(\d+)\.md$", path)
+    if not m:
+        continue
     rows = {}
     for line in open(path):
         cells = [c.strip() for c in line.strip().strip("|").split("|")]

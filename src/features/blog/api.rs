@@ -25,6 +25,8 @@ use super::service::{self, BlogError, CommentAttempt, LinkAttempt, Listing};
 
 pub fn routes() -> Routes {
     // Shared by everyone when anonymous; a signed-in reader's page is theirs.
+    // Post pages are `Public` (a CDN keeps them a minute), not `UntilPurged`:
+    // a comment changes them, and comments purge nothing at the edge.
     let page = |method: Method, path: &str, name: &'static str, summary: &'static str, cache: CachePolicy| {
         Endpoint::page(method, path, name).tag("pages").summary(summary).tokens(TokenAccess::Never).cache(cache).shared_when_anonymous()
     };
@@ -34,7 +36,7 @@ pub fn routes() -> Routes {
                 .input::<HomeQuery>()
                 .handler(home),
         )
-        .route(page(Method::GET, "/post/{slug}", "postPage", "A post's page, with its comments", CachePolicy::UntilPurged).handler(post))
+        .route(page(Method::GET, "/post/{slug}", "postPage", "A post's page, with its comments", CachePolicy::Public).handler(post))
         .route(
             Endpoint::page(Method::POST, "/post/{slug}/comments", "commentForm")
                 .tag("pages")
@@ -87,14 +89,8 @@ pub fn routes() -> Routes {
                 .handler(asset),
         )
         .route(
-            page(
-                Method::GET,
-                "/{slug}",
-                "standalonePage",
-                "A standalone page (a post of kind page), such as /about",
-                CachePolicy::UntilPurged,
-            )
-            .handler(standalone),
+            page(Method::GET, "/{slug}", "standalonePage", "A standalone page (a post of kind page), such as /about", CachePolicy::Public)
+                .handler(standalone),
         )
         .merge(icon_routes())
         .error_pages(|state, status, request_id| error_page(DbCtx(state), status, request_id))

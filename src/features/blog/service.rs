@@ -13,7 +13,7 @@ use crate::features::publishing::schema::{ListQuery, POSTS_DETAIL, POSTS_LIST, P
 use crate::features::publishing::service::{self as publishing, PublishError};
 use crate::features::search::schema::{SEARCH, SearchResult};
 use crate::features::search::service::{self as search, SearchError};
-use crate::features::settings::service::{self as settings, SettingsError};
+use crate::features::settings::service::{self as settings, SETTINGS, SettingsError};
 use crate::platform::auth::session::Session;
 use crate::platform::cache::{CachedBody, Key, Namespace};
 use crate::platform::clock::Timestamp;
@@ -90,12 +90,13 @@ type Result<T> = std::result::Result<T, BlogError>;
 
 const WEEK: Duration = Duration::from_secs(7 * 86_400);
 
-/// The key of a page: its kind and argument, the theme, the settings
-/// version, and the current version of each namespace it reads. `None` when
+/// The key of a page: its kind and argument, the theme, and the current
+/// version of the settings and of each namespace it reads (so a hit costs
+/// a few version lookups; the settings are read only to render). `None` when
 /// the cache cannot say a version (the page is then rendered uncached).
-async fn page_key(ctx: &DbCtx, page: &str, argument: &str, settings_version: i64, reads: &[Namespace]) -> Option<Key<CachedBody>> {
-    let mut key = Key::body(BLOG, WEEK).part(page).part(argument).part(ctx.theme.fingerprint.as_str()).part(settings_version);
-    for namespace in reads {
+async fn page_key(ctx: &DbCtx, page: &str, argument: &str, reads: &[Namespace]) -> Option<Key<CachedBody>> {
+    let mut key = Key::body(BLOG, WEEK).part(page).part(argument).part(ctx.theme.fingerprint.as_str());
+    for namespace in std::iter::once(&SETTINGS).chain(reads) {
         key = key.part(ctx.cache.version(*namespace).await.ok()?);
     }
     Some(key)
@@ -140,10 +141,10 @@ where
     }
 }
 
-async fn frame(ctx: &DbCtx, path: &str, viewer: Option<&Session>) -> Result<(Frame, i64)> {
+async fn frame(ctx: &DbCtx, path: &str, viewer: Option<&Session>) -> Result<Frame> {
     let view = settings::site(ctx).await?;
     let canonical = ctx.config.base_url.join(path.trim_start_matches('/')).map(|u| u.to_string()).unwrap_or_default();
-    Ok((
+    Ok(
         Frame {
             site: view.site.title.clone(),
             description: view.site.description.clone(),
@@ -152,8 +153,7 @@ async fn frame(ctx: &DbCtx, path: &str, viewer: Option<&Session>) -> Result<(Fra
             viewer: viewer.map(|s| Viewer { name: s.user.name.clone(), admin: s.is_admin() }),
             nav_links: view.site.navigation.clone(),
         },
-        view.version,
-    ))
+    )
 }
 
 /// "28 Nov 2026", in UTC.
@@ -178,9 +178,9 @@ fn with_frame(frame: &Frame, mut fields: Value) -> Value {
 /// The home page: pinned posts (on the first page), then the newest, by cursor.
 pub async fn home(ctx: &DbCtx, viewer: Option<&Session>, cursor: Option<i64>) -> Result<CachedBody> {
     let path = cursor.map_or_else(|| "/".to_owned(), |c| format!("/?cursor={c}"));
-    let (frame, version) = frame(ctx, &path, viewer).await?;
     let argument = cursor.map(|c| c.to_string()).unwrap_or_default();
     let render = || async {
+        let frame = frame(ctx, &path, viewer).await?;
         let pinned = if cursor.is_none() { publishing::pinned(ctx).await? } else { Vec::new() };
         let query = ListQuery { cursor, limit: HOME_PAGE_SIZE, tag_name: None, category: None, exclude_pinned: true };
         let page = publishing::load_page(ctx, &query).await?;
@@ -194,7 +194,7 @@ pub async fn home(ctx: &DbCtx, viewer: Option<&Session>, cursor: Option<i64>) ->
         let html = ctx.theme.render("home.html", with_frame(&frame, fields))?;
         Ok::<_, BlogError>(CachedBody::tagged(html))
     };
-    cached_unless_signed_in(ctx, viewer, page_key(ctx, "home", &argument, version, &[POSTS_LIST]), render).await
+    cached_unless_signed_in(ctx, viewer, page_key(ctx, "home", &argument, &[POSTS_LIST]), render).await
 }
 
 /// Which listed posts a list page shows.
@@ -229,8 +229,8 @@ impl Listing {
 /// A tag or category with no listed post is [`BlogError::NotFound`].
 pub async fn list(ctx: &DbCtx, viewer: Option<&Session>, listing: &Listing, cursor: Option<i64>) -> Result<CachedBody> {
     let path = listing.path();
-    let (frame, version) = frame(ctx, &path, viewer).await?;
     let render = || async {
+        let frame = frame(ctx, &path, viewer).await?;
         let (tag_name, category) = match listing {
             Listing::All => (None, None),
             Listing::Tag(name) => (Some(name.clone()), None),
@@ -253,7 +253,7 @@ pub async fn list(ctx: &DbCtx, viewer: Option<&Session>, listing: &Listing, curs
         Ok::<_, BlogError>(CachedBody::tagged(html))
     };
     let argument = format!("{path}?{}", cursor.unwrap_or_default());
-    cached_unless_signed_in(ctx, viewer, page_key(ctx, "list", &argument, version, &[POSTS_LIST]), render).await
+    cached_unless_signed_in(ctx, viewer, page_key(ctx, "list", &argument, &[POSTS_LIST]), render).await
 }
 
 /// What a signed-in reader typed in the comment form, and why it was refused.
@@ -310,8 +310,8 @@ async fn threads(ctx: &DbCtx, post_id: i64, viewer: Option<&Session>) -> Result<
 /// A post's page; [`BlogError::NotFound`] unless readers may see it. A
 /// signed-in reader gets the comment form (with `attempt` after a refusal).
 pub async fn post(ctx: &DbCtx, viewer: Option<&Session>, slug: &str, attempt: Option<&CommentAttempt>) -> Result<CachedBody> {
-    let (frame, version) = frame(ctx, &format!("/post/{slug}"), viewer).await?;
     let render = || async {
+        let frame = frame(ctx, &format!("/post/{slug}"), viewer).await?;
         let detail = publishing::load_detail(ctx, slug).await?.filter(|d| d.item.kind == PostKind::Post).ok_or(BlogError::NotFound)?;
         let related = publishing::related(ctx, slug, 3).await?;
         let item = &detail.item;
@@ -349,15 +349,15 @@ pub async fn post(ctx: &DbCtx, viewer: Option<&Session>, slug: &str, attempt: Op
         let html = ctx.theme.render("post.html", with_frame(&frame, fields))?;
         Ok::<_, BlogError>(CachedBody::tagged(html))
     };
-    let key = page_key(ctx, "post", slug, version, &[POSTS_DETAIL, POSTS_LIST, COMMENTS]);
+    let key = page_key(ctx, "post", slug, &[POSTS_DETAIL, POSTS_LIST, COMMENTS]);
     cached_unless_signed_in(ctx, viewer, key, render).await
 }
 
 /// A standalone page (`kind` page) at `/{slug}`; [`BlogError::NotFound`]
 /// unless readers may see it.
 pub async fn standalone(ctx: &DbCtx, viewer: Option<&Session>, slug: &str) -> Result<CachedBody> {
-    let (frame, version) = frame(ctx, &format!("/{slug}"), viewer).await?;
     let render = || async {
+        let frame = frame(ctx, &format!("/{slug}"), viewer).await?;
         let detail = publishing::load_detail(ctx, slug).await?.filter(|d| d.item.kind == PostKind::Page).ok_or(BlogError::NotFound)?;
         let item = &detail.item;
         let fields = json!({
@@ -370,7 +370,7 @@ pub async fn standalone(ctx: &DbCtx, viewer: Option<&Session>, slug: &str) -> Re
         });
         Ok::<_, BlogError>(CachedBody::tagged(ctx.theme.render("page.html", with_frame(&frame, fields))?))
     };
-    cached_unless_signed_in(ctx, viewer, page_key(ctx, "page", slug, version, &[POSTS_DETAIL]), render).await
+    cached_unless_signed_in(ctx, viewer, page_key(ctx, "page", slug, &[POSTS_DETAIL]), render).await
 }
 
 /// The absolute address of the first image in `html`, for sharing cards.
@@ -391,14 +391,14 @@ pub async fn comment(ctx: &AuthCtx, slug: &str, input: CreateInput) -> std::resu
 
 /// `/tags`: every tag of a listed post, most used first.
 pub async fn tags(ctx: &DbCtx, viewer: Option<&Session>) -> Result<CachedBody> {
-    let (frame, version) = frame(ctx, "/tags", viewer).await?;
     let render = || async {
+        let frame = frame(ctx, "/tags", viewer).await?;
         let cloud = publishing::tag_cloud(ctx).await?;
         let tags: Value = serde_json::from_slice(&cloud.body).map_err(|e| anyhow::anyhow!("the tag cloud is not JSON: {e}"))?;
         let fields = json!({"title": "Tags", "tags": tags});
         Ok::<_, BlogError>(CachedBody::tagged(ctx.theme.render("tags.html", with_frame(&frame, fields))?))
     };
-    cached_unless_signed_in(ctx, viewer, page_key(ctx, "tags", "", version, &[POSTS_LIST, POSTS_DETAIL]), render).await
+    cached_unless_signed_in(ctx, viewer, page_key(ctx, "tags", "", &[POSTS_LIST, POSTS_DETAIL]), render).await
 }
 
 /// Listed posts the archive page shows at most (its HTML stays bounded).
@@ -406,8 +406,8 @@ const ARCHIVE_LIMIT: u32 = 5000;
 
 /// `/archive`: every listed post, by year and month, newest first.
 pub async fn archive(ctx: &DbCtx, viewer: Option<&Session>) -> Result<CachedBody> {
-    let (frame, version) = frame(ctx, "/archive", viewer).await?;
     let render = || async {
+        let frame = frame(ctx, "/archive", viewer).await?;
         let entries = publishing::archive(ctx, ARCHIVE_LIMIT).await?;
         let mut years: Vec<Value> = Vec::new();
         for (slug, title, published_at) in entries {
@@ -429,7 +429,7 @@ pub async fn archive(ctx: &DbCtx, viewer: Option<&Session>) -> Result<CachedBody
         let fields = json!({"title": "Archive", "years": years});
         Ok::<_, BlogError>(CachedBody::tagged(ctx.theme.render("archive.html", with_frame(&frame, fields))?))
     };
-    cached_unless_signed_in(ctx, viewer, page_key(ctx, "archive", "", version, &[POSTS_LIST]), render).await
+    cached_unless_signed_in(ctx, viewer, page_key(ctx, "archive", "", &[POSTS_LIST]), render).await
 }
 
 /// Results the search page shows.
@@ -444,10 +444,10 @@ pub async fn search_page(ctx: &DbCtx, viewer: Option<&Session>, query: &str) -> 
     } else {
         format!("/search?q={}", form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>())
     };
-    let (mut frame, version) = frame(ctx, &path, viewer).await?;
-    // Result pages are not for search engines; the empty form is.
-    frame.canonical = ctx.config.base_url.join("search").map(|u| u.to_string()).unwrap_or_default();
     let render = || async {
+        let mut frame = frame(ctx, &path, viewer).await?;
+        // Result pages are not for search engines; the empty form is.
+        frame.canonical = ctx.config.base_url.join("search").map(|u| u.to_string()).unwrap_or_default();
         let results: Vec<SearchResult> = if query.is_empty() {
             Vec::new()
         } else {
@@ -458,7 +458,7 @@ pub async fn search_page(ctx: &DbCtx, viewer: Option<&Session>, query: &str) -> 
         let fields = json!({"title": title, "query": query, "results": results, "noindex": !query.is_empty()});
         Ok::<_, BlogError>(CachedBody::tagged(ctx.theme.render("search.html", with_frame(&frame, fields))?))
     };
-    cached_unless_signed_in(ctx, viewer, page_key(ctx, "search", query, version, &[SEARCH, POSTS_LIST]), render).await
+    cached_unless_signed_in(ctx, viewer, page_key(ctx, "search", query, &[SEARCH, POSTS_LIST]), render).await
 }
 
 /// What the friend-links form holds after a refusal, and whether a
@@ -473,8 +473,8 @@ pub struct LinkAttempt {
 /// `/friend-links`: the approved links, and the submission form for a
 /// signed-in reader.
 pub async fn friend_links_page(ctx: &DbCtx, viewer: Option<&Session>, attempt: &LinkAttempt) -> Result<CachedBody> {
-    let (frame, version) = frame(ctx, "/friend-links", viewer).await?;
     let render = || async {
+        let frame = frame(ctx, "/friend-links", viewer).await?;
         let links: Vec<PublicFriendLink> = friend_links::approved(ctx).await?;
         let fields = json!({
             "title": "Friends",
@@ -485,7 +485,7 @@ pub async fn friend_links_page(ctx: &DbCtx, viewer: Option<&Session>, attempt: &
         });
         Ok::<_, BlogError>(CachedBody::tagged(ctx.theme.render("friend-links.html", with_frame(&frame, fields))?))
     };
-    cached_unless_signed_in(ctx, viewer, page_key(ctx, "friend-links", "", version, &[FRIEND_LINKS]), render).await
+    cached_unless_signed_in(ctx, viewer, page_key(ctx, "friend-links", "", &[FRIEND_LINKS]), render).await
 }
 
 /// Submits a site from the friend-links form.
