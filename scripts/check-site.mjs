@@ -11,8 +11,9 @@
 //    axe-core finds no violation, one h1, headings that do not skip a
 //    level, images with alt, fields with labels;
 // 4. walks through it as a reader: opens the home page, follows the first
-//    post, sees highlighted code, searches and follows a result, signs in
-//    and comments (the comment appears), and keeps a screenshot.
+//    post, sees highlighted code, is counted by the page-view beacon,
+//    searches and follows a result, signs in and comments (the comment
+//    appears), and keeps a screenshot.
 //
 // It runs as a copy beside node_modules (Node resolves an ES module's
 // imports from the module's own folder). Exits 1 with the reasons when a
@@ -171,7 +172,11 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
 });
 try {
-  const context = await browser.newContext();
+  // A reader's browser, as far as the bot filter of page views can tell
+  // (headless Chromium says "HeadlessChrome", which is not counted).
+  const context = await browser.newContext({
+    userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36',
+  });
   const page = await context.newPage();
   for (const route of PAGES) {
     await page.goto(base + route);
@@ -214,6 +219,15 @@ try {
   });
   if (!tokenColour || tokenColour === textColour) fail(`the code is not highlighted: token ${tokenColour}, text ${textColour}`);
   else console.log(`check-site: highlighted code (a keyword is ${tokenColour}, the text ${textColour})`);
+  // The beacon counted the visit (views are written in batches).
+  let views = 0;
+  for (let i = 0; i < 60 && !views; i += 1) {
+    const counts = await (await fetch(`${base}/_fn/getViewCounts?slugs=rust-lifetimes`)).json();
+    views = counts['rust-lifetimes'] ?? 0;
+    if (!views) await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  if (!views) fail('the page-view beacon: no view of the post was counted within 15 s');
+  else console.log(`check-site: the beacon counted ${views} view(s) of the post`);
 
   await page.fill('#site-search', 'lifetimes');
   await page.press('#site-search', 'Enter');
