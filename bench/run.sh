@@ -150,8 +150,8 @@ pids+=("$!")
 until curl -fsS -o /dev/null "http://127.0.0.1:$bport/" 2>/dev/null; do sleep 0.01; done
 
 # wrk -> "req/s p50_ms p99_ms"
-measure() {  # url-base path-or-file connections [cookie] [seconds]
-  local target=$2 threads=$(( $3 < 2 ? $3 : 2 ))
+measure() {  # url-base path-or-file connections [cookie] [seconds] [threads]
+  local target=$2 threads=${6:-$(( $3 < 2 ? $3 : 2 ))}
   local args=(-t"$threads" -c"$3" -d"${5:-$duration}s" --latency)
   [ -n "${4:-}" ] && args+=(-H "Cookie: $4")
   if [ -f "$target" ]; then
@@ -166,6 +166,28 @@ measure() {  # url-base path-or-file connections [cookie] [seconds]
     END { printf "%.0f %.3f %.3f\n", rps, p50, p99 }'
 }
 
+# Warm-up, then flint and the baseline back to back, $rounds times: the
+# machine drifts by ±15% within seconds, so each round's pair gives a ratio
+# and the median round is reported.
+#   compare flint-url path connections cookie threads
+#   -> "flint_rps p50 p99 baseline_rps ratio" of the round with the median ratio
+compare() {
+  local samples=() f_rps f_p50 f_p99 b_rps b_p50 b_p99
+  measure "$1" "$2" "$3" "$4" 1 "$5" >/dev/null
+  measure "http://127.0.0.1:$bport" "$2" "$3" "$4" 1 "$5" >/dev/null
+  for _ in $(seq "$rounds"); do
+    read -r f_rps f_p50 f_p99 < <(measure "$1" "$2" "$3" "$4" "" "$5")
+    read -r b_rps b_p50 b_p99 < <(measure "http://127.0.0.1:$bport" "$2" "$3" "$4" "" "$5")
+    samples+=("$f_rps $f_p50 $f_p99 $b_rps")
+  done
+  printf '%s\n' "${samples[@]}" | python3 -c '
+import sys
+rounds = [l.split() for l in sys.stdin if l.strip()]
+rounds.sort(key=lambda r: float(r[0]) / max(float(r[3]), 1))
+f, p50, p99, b = rounds[len(rounds) // 2]
+print(f, p50, p99, b, f"{float(f) / max(float(b), 1):.2f}")'
+}
+
 rows=()
 for entry in "${endpoints[@]}"; do
   name=${entry%%|*}
@@ -176,24 +198,7 @@ for entry in "${endpoints[@]}"; do
   target=$base
   case "$name" in *uncached*) target="http://127.0.0.1:$uport" ;; esac
   for c in 1 16 64; do
-    # Warm-up, then flint and the baseline back to back, $rounds times: the
-    # machine drifts by ±15% within seconds, so each round's pair gives a
-    # ratio and the median round is reported.
-    measure "$target" "$path" "$c" "$auth" 1 >/dev/null
-    measure "http://127.0.0.1:$bport" "$path" "$c" "$auth" 1 >/dev/null
-    samples=()
-    for _ in $(seq "$rounds"); do
-      read -r f_rps f_p50 f_p99 < <(measure "$target" "$path" "$c" "$auth")
-      read -r b_rps b_p50 b_p99 < <(measure "http://127.0.0.1:$bport" "$path" "$c" "$auth")
-      samples+=("$f_rps $f_p50 $f_p99 $b_rps")
-    done
-    # -> "flint_rps p50 p99 baseline_rps ratio" of the round with the median ratio
-    read -r f_rps f_p50 f_p99 b_rps ratio < <(printf '%s\n' "${samples[@]}" | python3 -c '
-import sys
-rounds = [l.split() for l in sys.stdin if l.strip()]
-rounds.sort(key=lambda r: float(r[0]) / max(float(r[3]), 1))
-f, p50, p99, b = rounds[len(rounds) // 2]
-print(f, p50, p99, b, f"{float(f) / max(float(b), 1):.2f}")')
+    read -r f_rps f_p50 f_p99 b_rps ratio < <(compare "$target" "$path" "$c" "$auth" "")
     rows+=("| $name | $c | $f_rps | $f_p50 | $f_p99 | $b_rps | $ratio |")
     echo "$name c$c: flint $f_rps req/s (p99 $f_p99 ms), baseline $b_rps req/s, ratio $ratio (median of $rounds)" >&2
   done
@@ -205,26 +210,7 @@ for entry in "${pages[@]}"; do
   path=${entry#*|}
   target=$base
   case "$name" in *uncached*) target="http://127.0.0.1:$uport" ;; esac
-  one_thread() { wrk -t1 -c16 -d"${3:-$duration}s" --latency "$1$2" 2>/dev/null | awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /Requests\/sec/ { rps = $2 }
-    $1 == "50%" { p50 = ms($2) }
-    $1 == "99%" { p99 = ms($2) }
-    END { printf "%.0f %.3f %.3f\n", rps, p50, p99 }'; }
-  one_thread "$target" "$path" 1 >/dev/null
-  one_thread "http://127.0.0.1:$bport" "$path" 1 >/dev/null
-  samples=()
-  for _ in $(seq "$rounds"); do
-    read -r f_rps f_p50 f_p99 < <(one_thread "$target" "$path")
-    read -r b_rps b_p50 b_p99 < <(one_thread "http://127.0.0.1:$bport" "$path")
-    samples+=("$f_rps $f_p50 $f_p99 $b_rps")
-  done
-  read -r f_rps f_p50 f_p99 b_rps ratio < <(printf '%s\n' "${samples[@]}" | python3 -c '
-import sys
-rounds = [l.split() for l in sys.stdin if l.strip()]
-rounds.sort(key=lambda r: float(r[0]) / max(float(r[3]), 1))
-f, p50, p99, b = rounds[len(rounds) // 2]
-print(f, p50, p99, b, f"{float(f) / max(float(b), 1):.2f}")')
+  read -r f_rps f_p50 f_p99 b_rps ratio < <(compare "$target" "$path" 16 "" 1)
   rows+=("| $name | 16 (wrk -t1) | $f_rps | $f_p50 | $f_p99 | $b_rps | $ratio |")
   echo "$name c16 -t1: flint $f_rps req/s (p99 $f_p99 ms), baseline $b_rps req/s, ratio $ratio (median of $rounds)" >&2
 done

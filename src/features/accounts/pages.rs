@@ -557,31 +557,36 @@ fn email_of(form: EmailForm) -> Result<String, (StatusCode, String)> {
     Ok(email)
 }
 
-async fn verify_form(ctx: DbCtx, PageForm(form): PageForm<EmailForm>) -> Result<Response, AppError> {
-    let outcome = match email_of(form) {
-        Err(refused) => Err((refused, String::new())),
-        Ok(email) => match service::send_verification_email(&ctx, &email, Some(VERIFIED_PATH)).await {
-            Ok(()) => Ok(()),
-            Err(error) => Err((refusal(error.into())?, echo(email, 254))),
-        },
+/// Emails a link to the form's address with `send`: `None` when it went,
+/// else the refusal and what was typed (internal errors stay errors).
+async fn send_link<Fut>(form: EmailForm, send: impl FnOnce(String) -> Fut) -> Result<Option<((StatusCode, String), String)>, AppError>
+where
+    Fut: std::future::Future<Output = Result<(), service::AccountError>>,
+{
+    let email = match email_of(form) {
+        Ok(email) => email,
+        Err(refused) => return Ok(Some((refused, String::new()))),
     };
-    Ok(match outcome {
-        Ok(()) => {
-            render(
-                &ctx,
-                StatusCode::OK,
-                "account/done.html",
-                "Check your email",
-                None,
-                Done { message: LINK_SENT.into(), next: None, next_label: "" },
-            )
-            .await
-        }
-        Err(((status, message), email)) => {
+    match send(email.clone()).await {
+        Ok(()) => Ok(None),
+        Err(error) => Ok(Some((refusal(error.into())?, echo(email, 254)))),
+    }
+}
+
+async fn link_sent(ctx: &DbCtx) -> Response {
+    let done = Done { message: LINK_SENT.into(), next: None, next_label: "" };
+    render(ctx, StatusCode::OK, "account/done.html", "Check your email", None, done).await
+}
+
+async fn verify_form(ctx: DbCtx, PageForm(form): PageForm<EmailForm>) -> Result<Response, AppError> {
+    let app = &ctx;
+    match send_link(form, |email| async move { service::send_verification_email(app, &email, Some(VERIFIED_PATH)).await }).await? {
+        None => Ok(link_sent(&ctx).await),
+        Some(((status, message), email)) => {
             let fields = EmailFields { form: true, email, message: None };
-            render(&ctx, status, "account/verify-email.html", "Confirm your email", Some(message), fields).await
+            Ok(render(&ctx, status, "account/verify-email.html", "Confirm your email", Some(message), fields).await)
         }
-    })
+    }
 }
 
 #[derive(Serialize)]
@@ -594,27 +599,12 @@ async fn forgot_page(ctx: DbCtx) -> Response {
 }
 
 async fn forgot_form(ctx: DbCtx, PageForm(form): PageForm<EmailForm>) -> Result<Response, AppError> {
-    let outcome = match email_of(form) {
-        Err(refused) => Err((refused, String::new())),
-        Ok(email) => match service::request_password_reset(&ctx, &email).await {
-            Ok(()) => Ok(()),
-            Err(error) => Err((refusal(error.into())?, echo(email, 254))),
-        },
-    };
-    Ok(match outcome {
-        Ok(()) => {
-            render(
-                &ctx,
-                StatusCode::OK,
-                "account/done.html",
-                "Check your email",
-                None,
-                Done { message: LINK_SENT.into(), next: None, next_label: "" },
-            )
-            .await
+    let app = &ctx;
+    match send_link(form, |email| async move { service::request_password_reset(app, &email).await }).await? {
+        None => Ok(link_sent(&ctx).await),
+        Some(((status, message), email)) => {
+            let fields = EmailField { email };
+            Ok(render(&ctx, status, "account/forgot-password.html", "Forgot your password?", Some(message), fields).await)
         }
-        Err(((status, message), email)) => {
-            render(&ctx, status, "account/forgot-password.html", "Forgot your password?", Some(message), EmailField { email }).await
-        }
-    })
+    }
 }

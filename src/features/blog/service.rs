@@ -144,16 +144,14 @@ where
 async fn frame(ctx: &DbCtx, path: &str, viewer: Option<&Session>) -> Result<Frame> {
     let view = settings::site(ctx).await?;
     let canonical = ctx.config.base_url.join(path.trim_start_matches('/')).map(|u| u.to_string()).unwrap_or_default();
-    Ok(
-        Frame {
-            site: view.site.title.clone(),
-            description: view.site.description.clone(),
-            lang: view.site.lang(ctx.config.locale),
-            canonical,
-            viewer: viewer.map(|s| Viewer { name: s.user.name.clone(), admin: s.is_admin() }),
-            nav_links: view.site.navigation.clone(),
-        },
-    )
+    Ok(Frame {
+        site: view.site.title.clone(),
+        description: view.site.description.clone(),
+        lang: view.site.lang(ctx.config.locale),
+        canonical,
+        viewer: viewer.map(|s| Viewer { name: s.user.name.clone(), admin: s.is_admin() }),
+        nav_links: view.site.navigation.clone(),
+    })
 }
 
 /// "28 Nov 2026", in UTC.
