@@ -340,6 +340,29 @@ async fn turnstile_guards_the_four_auth_forms(backend: Backend) {
         let res = post(path, body.clone(), Some("good")).await;
         assert!(res.status == StatusCode::OK || res.code() == "EMAIL_DISABLED", "{path}: {}", res.text);
     }
+    // The HTML forms show the widget and need its token too (as the
+    // form field `cf-turnstile-response`), before any rate limit is spent.
+    let page = app.user().get("/sign-in").await;
+    assert!(page.text.contains(r#"<div class="cf-turnstile" data-sitekey="site-key"></div>"#), "{}", page.text);
+    assert!(page.text.contains("challenges.cloudflare.com/turnstile/v0/api.js"), "{}", page.text);
+    let pages = [
+        ("/sign-in", vec![("email", "tess@example.com"), ("password", PASSWORD)]),
+        ("/register", vec![("name", "Tom"), ("email", "tom@example.com"), ("password", PASSWORD)]),
+        ("/forgot-password", vec![("email", "tess@example.com")]),
+        ("/verify-email", vec![("email", "tess@example.com")]),
+    ];
+    for (path, fields) in &pages {
+        let missing = form(&app, path, fields).await;
+        assert_eq!(missing.status, StatusCode::BAD_REQUEST, "{path}: {}", missing.text);
+        assert!(missing.text.contains("Confirm that you are a person"), "{path}: {}", missing.text);
+        let mut with_bad = fields.clone();
+        with_bad.push(("cf-turnstile-response", "bad"));
+        assert_eq!(form(&app, path, &with_bad).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let mut with_good = pages[0].1.clone();
+    with_good.push(("cf-turnstile-response", "good"));
+    let signed_in = form(&app, "/sign-in", &with_good).await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{}", signed_in.text);
     // Other auth routes need no token.
     let mut tess = app.user();
     let res =

@@ -129,6 +129,9 @@ pub struct RegisterForm {
     pub name: Option<String>,
     pub email: Option<String>,
     pub password: Option<String>,
+    /// The Turnstile widget's token, when `FLINT_TURNSTILE_SECRET` is set.
+    #[serde(rename = "cf-turnstile-response")]
+    pub turnstile: Option<String>,
 }
 
 /// What every page shows: the site's name and the language.
@@ -136,6 +139,8 @@ pub struct RegisterForm {
 struct Frame<T: Serialize> {
     site: String,
     lang: String,
+    /// Set when forms need the Turnstile widget.
+    turnstile_site_key: Option<String>,
     title: &'static str,
     /// Link pages are for one person: search engines keep out.
     noindex: bool,
@@ -156,7 +161,25 @@ async fn render<T: Serialize>(
         Ok(view) => (view.site.title.clone(), view.site.lang(ctx.config.locale)),
         Err(_) => (ctx.config.site.title.clone(), crate::features::settings::schema::SiteSettings::default().lang(ctx.config.locale)),
     };
-    ctx.theme.page(status, template, Frame { site, lang, title, noindex: true, error, fields })
+    let turnstile_site_key = ctx.config.turnstile.as_ref().and_then(|t| t.site_key.clone());
+    ctx.theme.page(status, template, Frame { site, lang, turnstile_site_key, title, noindex: true, error, fields })
+}
+
+/// With Turnstile set up, the forms its JSON twins guard (sign-up, sign-in
+/// and the emailed links) must carry the widget's token: the refusal to
+/// show beside the form, else `None`.
+async fn turnstile_refusal(ctx: &DbCtx, token: Option<&str>) -> Option<(StatusCode, String)> {
+    let config = ctx.config.turnstile.as_ref()?;
+    match crate::platform::turnstile::check(config, token).await {
+        Ok(()) => None,
+        Err(error) => {
+            let status = match &error {
+                AppError::Client(client) => client.status,
+                AppError::Internal(_) => StatusCode::FORBIDDEN,
+            };
+            Some((status, "Confirm that you are a person (the check above the button), then send the form again.".to_owned()))
+        }
+    }
 }
 
 /// The status and words of a refusal (validation: the first message per field).
@@ -307,12 +330,16 @@ async fn register_form(ctx: DbCtx, client: ClientInfo, PageForm(form): PageForm<
         invite: form.invite.filter(|invite| !invite.is_empty()),
         callback_url: Some(VERIFIED_PATH.to_owned()),
     };
-    let outcome = match input.validate() {
-        Err(report) => Err(invalid(&report)),
-        Ok(()) => match service::sign_up(&ctx, &input, &client).await {
-            Ok(done) => Ok(done),
-            Err(error) => Err(refusal(error.into())?),
-        },
+    let outcome = if let Some(refused) = turnstile_refusal(&ctx, form.turnstile.as_deref()).await {
+        Err(refused)
+    } else {
+        match input.validate() {
+            Err(report) => Err(invalid(&report)),
+            Ok(()) => match service::sign_up(&ctx, &input, &client).await {
+                Ok(done) => Ok(done),
+                Err(error) => Err(refusal(error.into())?),
+            },
+        }
     };
     match outcome {
         Ok((signed_up, Some(new_session))) => {
@@ -357,6 +384,9 @@ pub struct SignInForm {
     pub email: Option<String>,
     pub password: Option<String>,
     pub next: Option<String>,
+    /// The Turnstile widget's token, when `FLINT_TURNSTILE_SECRET` is set.
+    #[serde(rename = "cf-turnstile-response")]
+    pub turnstile: Option<String>,
 }
 
 /// The sign-in form as documented: what a valid one holds.
@@ -371,6 +401,10 @@ pub struct SignInFormSchema {
     /// A path on this site to go to afterwards (else the home page).
     #[schemars(length(max = 512))]
     next: Option<String>,
+    /// The Turnstile widget's token (needed when Turnstile is set up).
+    #[serde(rename = "cf-turnstile-response")]
+    #[schemars(length(max = 2048))]
+    turnstile: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -440,12 +474,16 @@ fn see_other(ctx: &DbCtx, location: &str, new_session: Option<&NewSession>) -> R
 async fn sign_in_form(ctx: DbCtx, client: ClientInfo, PageForm(form): PageForm<SignInForm>) -> Result<Response, AppError> {
     let next = local_next(form.next.as_deref());
     let input = SignInInput { email: form.email.unwrap_or_default(), password: form.password.unwrap_or_default() };
-    let outcome = match input.validate() {
-        Err(report) => Err(invalid(&report)),
-        Ok(()) => match service::sign_in(&ctx, &input, &client).await {
-            Ok(done) => Ok(done),
-            Err(error) => Err(refusal(error.into())?),
-        },
+    let outcome = if let Some(refused) = turnstile_refusal(&ctx, form.turnstile.as_deref()).await {
+        Err(refused)
+    } else {
+        match input.validate() {
+            Err(report) => Err(invalid(&report)),
+            Ok(()) => match service::sign_in(&ctx, &input, &client).await {
+                Ok(done) => Ok(done),
+                Err(error) => Err(refusal(error.into())?),
+            },
+        }
     };
     match outcome {
         Ok((_, new_session)) => Ok(see_other(&ctx, &next, Some(&new_session))),
@@ -506,6 +544,9 @@ pub struct VerifyQuery {
 #[serde(rename_all = "camelCase")]
 pub struct EmailForm {
     pub email: Option<String>,
+    /// The Turnstile widget's token, when `FLINT_TURNSTILE_SECRET` is set.
+    #[serde(rename = "cf-turnstile-response")]
+    pub turnstile: Option<String>,
 }
 
 #[derive(JsonSchema)]
@@ -514,6 +555,10 @@ pub struct EmailForm {
 pub struct EmailFormSchema {
     #[schemars(length(min = 1, max = 254))]
     email: String,
+    /// The Turnstile widget's token (needed when Turnstile is set up).
+    #[serde(rename = "cf-turnstile-response")]
+    #[schemars(length(max = 2048))]
+    turnstile: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -559,10 +604,17 @@ fn email_of(form: EmailForm) -> Result<String, (StatusCode, String)> {
 
 /// Emails a link to the form's address with `send`: `None` when it went,
 /// else the refusal and what was typed (internal errors stay errors).
-async fn send_link<Fut>(form: EmailForm, send: impl FnOnce(String) -> Fut) -> Result<Option<((StatusCode, String), String)>, AppError>
+async fn send_link<Fut>(
+    ctx: &DbCtx,
+    form: EmailForm,
+    send: impl FnOnce(String) -> Fut,
+) -> Result<Option<((StatusCode, String), String)>, AppError>
 where
     Fut: std::future::Future<Output = Result<(), service::AccountError>>,
 {
+    if let Some(refused) = turnstile_refusal(ctx, form.turnstile.as_deref()).await {
+        return Ok(Some((refused, echo(form.email.unwrap_or_default(), 254))));
+    }
     let email = match email_of(form) {
         Ok(email) => email,
         Err(refused) => return Ok(Some((refused, String::new()))),
@@ -580,7 +632,7 @@ async fn link_sent(ctx: &DbCtx) -> Response {
 
 async fn verify_form(ctx: DbCtx, PageForm(form): PageForm<EmailForm>) -> Result<Response, AppError> {
     let app = &ctx;
-    match send_link(form, |email| async move { service::send_verification_email(app, &email, Some(VERIFIED_PATH)).await }).await? {
+    match send_link(app, form, |email| async move { service::send_verification_email(app, &email, Some(VERIFIED_PATH)).await }).await? {
         None => Ok(link_sent(&ctx).await),
         Some(((status, message), email)) => {
             let fields = EmailFields { form: true, email, message: None };
@@ -600,7 +652,7 @@ async fn forgot_page(ctx: DbCtx) -> Response {
 
 async fn forgot_form(ctx: DbCtx, PageForm(form): PageForm<EmailForm>) -> Result<Response, AppError> {
     let app = &ctx;
-    match send_link(form, |email| async move { service::request_password_reset(app, &email).await }).await? {
+    match send_link(app, form, |email| async move { service::request_password_reset(app, &email).await }).await? {
         None => Ok(link_sent(&ctx).await),
         Some(((status, message), email)) => {
             let fields = EmailField { email };
