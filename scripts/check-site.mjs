@@ -141,7 +141,13 @@ const htmlDir = path.join(outDir, 'html');
 mkdirSync(htmlDir, { recursive: true });
 const files = [];
 // Anonymous pages, then the ones a signed-in reader gets (with their forms).
-const visits = [...PAGES.map((route) => [route, '']), ['/post/rust-lifetimes', reader.cookie()], ['/friend-links', reader.cookie()]];
+const ADMIN_PAGES = ['/admin', '/admin?range=24h'];
+const visits = [
+  ...PAGES.map((route) => [route, '']),
+  ['/post/rust-lifetimes', reader.cookie()],
+  ['/friend-links', reader.cookie()],
+  ...ADMIN_PAGES.map((route) => [route, admin.cookie()]),
+];
 for (const [route, cookie] of visits) {
   const headers = { accept: 'text/html' };
   if (cookie) headers.cookie = cookie;
@@ -152,6 +158,7 @@ for (const [route, cookie] of visits) {
   if (route.startsWith('/post/') && Buffer.byteLength(html) > 40 * 1024) fail(`${route}: ${Buffer.byteLength(html)} bytes of HTML (at most 40 KB)`);
   if (/value="None"|>None<\/textarea>/.test(html)) fail(`${route}: a form shows "None" for an empty value`);
   const name = `${cookie ? 'signed-in' : 'anonymous'}${route.replace(/[^a-z0-9]+/gi, '_')}`;
+  if (route.startsWith('/admin') && !/private, no-store/.test(res.headers.get('cache-control') ?? '')) fail(`${route}: an admin page may be kept`);
   const file = path.join(htmlDir, `${name}.html`);
   writeFileSync(file, html);
   files.push([`${route}${cookie ? ' (signed in)' : ''}`, file]);
@@ -178,7 +185,12 @@ try {
     userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36',
   });
   const page = await context.newPage();
-  for (const route of PAGES) {
+  const adminContext = await browser.newContext();
+  const [cookieName, cookieValue] = admin.cookie().split('=');
+  await adminContext.addCookies([{ name: cookieName, value: cookieValue, url: base }]);
+  const adminPage = await adminContext.newPage();
+  const checked = [...PAGES.map((route) => [page, route]), ...ADMIN_PAGES.map((route) => [adminPage, route])];
+  for (const [page, route] of checked) {
     await page.goto(base + route);
     await page.addScriptTag({ content: axeSource });
     const violations = await page.evaluate(async () => {
@@ -206,7 +218,12 @@ try {
     });
     for (const problem of problems) fail(`a11y ${route}: ${problem}`);
   }
-  console.log(`check-site: ${PAGES.length} pages checked with axe-core and the structure rules`);
+  console.log(`check-site: ${checked.length} pages checked with axe-core and the structure rules`);
+  await adminPage.goto(`${base}/admin`);
+  if (!new URL(adminPage.url()).pathname.startsWith('/admin') || !(await adminPage.locator('svg.a-chart').count())) {
+    fail(`the admin's dashboard did not open (at ${adminPage.url()})`);
+  }
+  await adminPage.screenshot({ path: path.join(outDir, 'admin-dashboard.png'), fullPage: true });
 
   // ---- a reader's visit ----------------------------------------------------------------
   await page.goto(`${base}/`);

@@ -11,6 +11,7 @@
 //! `use crate::features::…` and fails on an edge not declared here.
 
 pub mod accounts;
+pub mod admin;
 pub mod blog;
 pub mod cdn;
 pub mod comments;
@@ -57,6 +58,7 @@ pub const GRAPH: &[(&str, &[&str])] = &[
     ("page_views", &["publishing"]),
     ("dashboard", &["accounts", "comments", "media", "page_views", "posts", "publishing"]),
     ("notifications", &["settings", "email", "webhooks", "publishing", "friend_links", "comments"]),
+    ("admin", &["dashboard", "settings"]),
 ];
 
 /// Every feature's endpoints.
@@ -81,6 +83,7 @@ pub fn routes() -> Routes {
         .merge(comments::api::routes())
         .merge(page_views::api::routes())
         .merge(dashboard::api::routes())
+        .merge(admin::api::routes())
 }
 
 /// Every feature's durable workflows (and the platform's).

@@ -84,6 +84,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("friend-links.html", include_str!("../../theme/friend-links.html")),
     ("error.html", include_str!("../../theme/error.html")),
     ("page.html", include_str!("../../theme/page.html")),
+    ("admin/layout.html", include_str!("../../theme/admin/layout.html")),
+    ("admin/dashboard.html", include_str!("../../theme/admin/dashboard.html")),
 ];
 
 /// The theme's stylesheet (the highlighter's colours are added to it).

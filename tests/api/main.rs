@@ -4,6 +4,7 @@ mod helpers;
 
 mod account_links;
 mod accounts;
+mod admin;
 mod blog;
 mod cache;
 mod cdn;

@@ -441,6 +441,7 @@ fn error_words(code: Option<&str>) -> Option<String> {
         "INVALID_TOKEN" => "This link is invalid, used or expired.".to_owned(),
         "EMAIL_NOT_VERIFIED" => "Verify your email address first: open the link we emailed you, or ask for a new one.".to_owned(),
         "REGISTRATION_CLOSED" => "This blog does not take new accounts.".to_owned(),
+        "PERMISSION_DENIED" => "That page is for the blog's admins: sign in as one.".to_owned(),
         other => format!("Signing in did not work ({other})."),
     })
 }

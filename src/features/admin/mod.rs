@@ -1,0 +1,7 @@
+//! The admin in the browser (`/admin`): server-rendered screens over the
+//! other features' services, for the blog's admins. Uses dashboard (its
+//! figures). Every screen is private (`no-store`); a browser that is not
+//! signed in as an admin is sent to the sign-in page.
+
+pub mod api;
+pub mod service;

@@ -1,0 +1,115 @@
+//! What the admin screens show, shaped for their templates.
+
+use serde_json::{Value, json};
+
+use crate::features::dashboard::schema::{DashboardStats, RangeTraffic};
+use crate::features::dashboard::service as dashboard;
+use crate::platform::http::AdminCtx;
+
+/// The traffic ranges the dashboard offers, with their words.
+pub const RANGES: [(&str, &str); 4] = [("24h", "Last 24 hours"), ("7d", "Last 7 days"), ("30d", "Last 30 days"), ("90d", "Last 90 days")];
+
+/// The dashboard's fields: the counts, the latest activities, and the
+/// traffic of `range` with its chart.
+pub async fn dashboard(ctx: &AdminCtx, range: &str) -> anyhow::Result<Value> {
+    let DashboardStats { stats, activities, traffic_by_range } = dashboard::stats(ctx).await?;
+    let traffic = traffic_by_range.get(range);
+    let label = RANGES.iter().find(|(name, _)| *name == range).map_or("", |(_, label)| *label);
+    Ok(json!({
+        "title": "Dashboard",
+        "stats": stats,
+        "media_size": human_bytes(stats.media_size),
+        "activities": activities.iter().map(|a| json!({
+            "text": a.text, "link": a.link, "date": when(a.time.0), "time": a.time,
+        })).collect::<Vec<_>>(),
+        "ranges": RANGES.iter().map(|(name, label)| json!({"name": name, "label": label, "current": *name == range})).collect::<Vec<_>>(),
+        "range": range,
+        "range_label": label,
+        "traffic": traffic,
+        "chart": traffic.map(|t| chart_svg(t, range, label)),
+    }))
+}
+
+/// "3.4 MB".
+fn human_bytes(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KB", "MB", "GB", "TB"];
+    let mut value = bytes.max(0) as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} bytes") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
+/// "28 Nov 2026, 14:05 UTC".
+fn when(millis: i64) -> String {
+    jiff::Timestamp::from_millisecond(millis).map(|t| t.strftime("%-d %b %Y, %H:%M UTC").to_string()).unwrap_or_default()
+}
+
+/// The views of a range as an inline SVG bar chart, drawn on the server
+/// (no script, readable by screen readers through its title and the table
+/// beside it). Every value in it is a number or escaped text.
+fn chart_svg(traffic: &RangeTraffic, range: &str, label: &str) -> String {
+    const WIDTH: f64 = 640.0;
+    const HEIGHT: f64 = 200.0;
+    const AXIS: f64 = 24.0;
+    let points = &traffic.traffic;
+    let highest = points.iter().map(|p| p.views).max().unwrap_or(0).max(1);
+    let slot = (WIDTH - AXIS) / points.len().max(1) as f64;
+    let bar = (slot * 0.7).max(1.0);
+    let mut bars = String::new();
+    for (i, point) in points.iter().enumerate() {
+        let height = (HEIGHT - AXIS) * point.views as f64 / highest as f64;
+        let x = AXIS + i as f64 * slot + (slot - bar) / 2.0;
+        let y = HEIGHT - AXIS - height;
+        let at = jiff::Timestamp::from_millisecond(point.date.0).ok();
+        let tick = at.map(|t| if range == "24h" { t.strftime("%H:00").to_string() } else { t.strftime("%-d %b").to_string() });
+        bars.push_str(&format!(
+            "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{bar:.1}\" height=\"{height:.1}\" class=\"a-bar\"><title>{}: {} views</title></rect>",
+            escape(tick.as_deref().unwrap_or_default()),
+            point.views
+        ));
+    }
+    let total: i64 = points.iter().map(|p| p.views).sum();
+    format!(
+        "<svg class=\"a-chart\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" aria-labelledby=\"chart-title\">\
+         <title id=\"chart-title\">Page views, {}: {total} in all, at most {highest} in one {}</title>\
+         <line x1=\"{AXIS}\" y1=\"{base}\" x2=\"{WIDTH}\" y2=\"{base}\" class=\"a-axis\"/>\
+         <text x=\"0\" y=\"12\" class=\"a-tick\">{highest}</text><text x=\"0\" y=\"{base}\" class=\"a-tick\">0</text>{bars}</svg>",
+        escape(label),
+        if range == "24h" { "hour" } else { "day" },
+        base = HEIGHT - AXIS,
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::dashboard::schema::{Compared, Overview, TrafficPoint};
+    use crate::platform::clock::Timestamp;
+
+    #[test]
+    fn the_chart_has_one_bar_per_point_scaled_to_the_highest() {
+        let traffic = RangeTraffic {
+            overview: Overview { page_views: Compared { value: 6, prev: 0 }, visitors: Compared { value: 2, prev: 0 } },
+            traffic: vec![
+                TrafficPoint { date: Timestamp(1_764_288_000_000), views: 2 },
+                TrafficPoint { date: Timestamp(1_764_374_400_000), views: 4 },
+            ],
+            top_pages: vec![],
+            last_updated: Timestamp(1_764_374_400_000),
+        };
+        let svg = chart_svg(&traffic, "7d", "Last <7> days");
+        assert_eq!(svg.matches("<rect").count(), 2, "{svg}");
+        assert!(svg.contains("height=\"176.0\""), "the highest bar fills the chart: {svg}");
+        assert!(svg.contains("height=\"88.0\""), "half the views, half the height: {svg}");
+        assert!(svg.contains("Last &lt;7&gt; days: 6 in all"), "{svg}");
+        assert_eq!(human_bytes(999), "999 bytes");
+        assert_eq!(human_bytes(3_400_000), "3.4 MB");
+    }
+}

@@ -1,0 +1,59 @@
+//! Issue 23: the admin in the browser. The dashboard so far: who may see
+//! it (others are sent to sign in), what it shows, and that nobody keeps it.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::helpers::{Backend, TestApp};
+use crate::posts::{draft, publish};
+
+backend_tests!(the_dashboard_is_for_admins_and_sends_others_to_sign_in, the_dashboard_shows_the_counts_activity_and_traffic,);
+
+async fn the_dashboard_is_for_admins_and_sends_others_to_sign_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let anonymous = app.user().get("/admin?range=30d").await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+    assert_eq!(anonymous.header("location"), Some("/sign-in?next=%2Fadmin%3Frange%3D30d"));
+    assert!(anonymous.header("cache-control").is_some_and(|c| c.starts_with("private, no-store")));
+
+    let mut reader = app.signed_up("reader@example.com", "Rita").await;
+    let refused = reader.get("/admin").await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert_eq!(refused.header("location"), Some("/sign-in?next=%2Fadmin%3Frange%3D7d&error=PERMISSION_DENIED"));
+    let words = app.user().get("/sign-in?next=%2Fadmin&error=PERMISSION_DENIED").await;
+    assert!(words.text.contains("for the blog&#x27;s admins"), "{}", words.text);
+
+    let mut admin = app.admin().await;
+    let page = admin.get("/admin").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(page.header("cache-control").is_some_and(|c| c.starts_with("private, no-store")), "never kept by anyone");
+    assert!(page.text.contains("<h1>Dashboard</h1>") && page.text.contains("Admin"), "{}", page.text);
+    assert_eq!(admin.get("/admin?range=1y").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // An API token is for scripts, not for the admin's screens.
+    let token = admin.post("/_fn/createApiToken", json!({"name": "script", "scopes": ["analytics:read"]})).await;
+    let mut script = app.user();
+    script.bearer = Some(token.body["token"].as_str().unwrap_or_else(|| panic!("{}", token.text)).to_owned());
+    assert_eq!(script.get("/admin").await.status, StatusCode::FORBIDDEN);
+}
+
+async fn the_dashboard_shows_the_counts_activity_and_traffic(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut admin = app.admin().await;
+    let id = draft(&mut admin, json!({"title": "Counted <post>", "content": "Words."})).await;
+    publish(&app, &mut admin, id, "published").await;
+    draft(&mut admin, json!({"title": "Still a draft"})).await;
+    app.settle().await;
+
+    let page = admin.get("/admin?range=24h").await;
+    let html = &page.text;
+    assert!(html.contains("<strong>1</strong> <span>published posts</span>"), "{html}");
+    assert!(html.contains("<strong>1</strong> <span>drafts</span>"), "{html}");
+    assert!(html.contains("Traffic: Last 24 hours") && html.contains(r#"aria-current="true">Last 24 hours"#), "{html}");
+    assert!(html.contains(r#"<svg class="a-chart""#) && html.contains(r#"role="img""#), "a chart drawn on the server: {html}");
+    assert!((24..=25).contains(&html.matches("<rect").count()), "one bar per hour (the ends are partial hours): {html}");
+    assert!(html.contains("Published \u{201c}Counted &lt;post&gt;\u{201d}"), "the latest activity, escaped: {html}");
+    let week = admin.get("/admin").await.text;
+    assert!(week.contains("Traffic: Last 7 days") && week.matches("<rect").count() >= 7, "{week}");
+}
