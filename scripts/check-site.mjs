@@ -141,7 +141,7 @@ const htmlDir = path.join(outDir, 'html');
 mkdirSync(htmlDir, { recursive: true });
 const files = [];
 // Anonymous pages, then the ones a signed-in reader gets (with their forms).
-const ADMIN_PAGES = ['/admin', '/admin?range=24h'];
+const ADMIN_PAGES = ['/admin', '/admin?range=24h', '/admin/posts', '/admin/posts?status=draft&q=nothing'];
 const visits = [
   ...PAGES.map((route) => [route, '']),
   ['/post/rust-lifetimes', reader.cookie()],

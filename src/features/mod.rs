@@ -58,7 +58,7 @@ pub const GRAPH: &[(&str, &[&str])] = &[
     ("page_views", &["publishing"]),
     ("dashboard", &["accounts", "comments", "media", "page_views", "posts", "publishing"]),
     ("notifications", &["settings", "email", "webhooks", "publishing", "friend_links", "comments"]),
-    ("admin", &["dashboard", "settings"]),
+    ("admin", &["dashboard", "posts", "settings"]),
 ];
 
 /// Every feature's endpoints.

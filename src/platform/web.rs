@@ -86,6 +86,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("page.html", include_str!("../../theme/page.html")),
     ("admin/layout.html", include_str!("../../theme/admin/layout.html")),
     ("admin/dashboard.html", include_str!("../../theme/admin/dashboard.html")),
+    ("admin/posts.html", include_str!("../../theme/admin/posts.html")),
 ];
 
 /// The theme's stylesheet (the highlighter's colours are added to it).

@@ -1,5 +1,6 @@
-//! Issue 23: the admin in the browser. The dashboard so far: who may see
-//! it (others are sent to sign in), what it shows, and that nobody keeps it.
+//! Issue 23: the admin in the browser. So far the dashboard and the posts
+//! screen: who may see them (others are sent to sign in), what they show,
+//! and that nobody keeps them.
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -8,7 +9,11 @@ use crate::backend_tests;
 use crate::helpers::{Backend, TestApp};
 use crate::posts::{draft, publish};
 
-backend_tests!(the_dashboard_is_for_admins_and_sends_others_to_sign_in, the_dashboard_shows_the_counts_activity_and_traffic,);
+backend_tests!(
+    the_dashboard_is_for_admins_and_sends_others_to_sign_in,
+    the_dashboard_shows_the_counts_activity_and_traffic,
+    the_posts_screen_lists_filters_and_pages,
+);
 
 async fn the_dashboard_is_for_admins_and_sends_others_to_sign_in(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -56,4 +61,38 @@ async fn the_dashboard_shows_the_counts_activity_and_traffic(backend: Backend) {
     assert!(html.contains("Published \u{201c}Counted &lt;post&gt;\u{201d}"), "the latest activity, escaped: {html}");
     let week = admin.get("/admin").await.text;
     assert!(week.contains("Traffic: Last 7 days") && week.matches("<rect").count() >= 7, "{week}");
+}
+
+async fn the_posts_screen_lists_filters_and_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let anonymous = app.user().get("/admin/posts?q=x&status=draft").await;
+    assert_eq!(anonymous.header("location"), Some("/sign-in?next=%2Fadmin%2Fposts%3Fq%3Dx%26status%3Ddraft%26page%3D1"));
+    let mut admin = app.admin().await;
+    let live = draft(&mut admin, json!({"title": "Live & well", "content": "Words.", "tags": ["rust"]})).await;
+    publish(&app, &mut admin, live, "published").await;
+    let page = draft(&mut admin, json!({"title": "About", "slug": "about", "kind": "page"})).await;
+    publish(&app, &mut admin, page, "published").await;
+    for n in 0..20 {
+        draft(&mut admin, json!({"title": format!("Draft {n:02}")})).await;
+    }
+
+    let first = admin.get("/admin/posts").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert!(first.header("cache-control").is_some_and(|c| c.starts_with("private, no-store")));
+    let html = &first.text;
+    assert!(html.contains("22 posts.") && html.matches("<tr>").count() == 21, "20 rows and the head: {html}");
+    assert!(html.contains(r#"href="&#x2f;admin&#x2f;posts?page=2""#) || html.contains("page=2"), "{html}");
+    let second = admin.get("/admin/posts?page=2").await.text;
+    assert!(second.contains("Live &amp; well") && second.contains(r#"<span class="a-tag">page</span>"#), "{second}");
+    assert!(second.contains("rel=\"prev\"") && !second.contains("rel=\"next\""), "{second}");
+
+    let drafts = admin.get("/admin/posts?status=draft").await.text;
+    assert!(drafts.contains("20 posts match") && !drafts.contains("Live &amp; well"), "{drafts}");
+    let published = admin.get("/admin/posts?status=published").await.text;
+    assert!(published.contains("2 posts match") && published.contains("Published "), "{published}");
+    assert!(published.contains(r#"href="&#x2f;post&#x2f;live-well""#) && published.contains(r#"href="&#x2f;about""#), "{published}");
+    let found = admin.get("/admin/posts?q=draft%2007").await.text;
+    assert!(found.contains("1 post matches") && found.contains("Draft 07"), "{found}");
+    assert!(admin.get("/admin/posts?status=").await.text.contains("22 posts."), "the empty choice is every status");
+    assert_eq!(admin.get("/admin/posts?page=0").await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -7,20 +7,53 @@ use garde::Validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::features::posts::schema::PostStatus;
 use crate::features::settings::service as settings;
 use crate::platform::http::{AdminCtx, AppError, AuthCtx, Endpoint, Routes, SessionCtx, TokenAccess, ValidQuery};
 
 use super::service;
 
 pub fn routes() -> Routes {
-    Routes::new().route(
-        Endpoint::page(Method::GET, "/admin", "adminDashboard")
-            .tag("admin")
-            .summary("The admin's dashboard: counts, the latest activity, and traffic by range")
-            .tokens(TokenAccess::Never)
-            .input::<DashboardQuery>()
-            .handler(dashboard),
-    )
+    let screen = |path: &str, name: &'static str, summary: &'static str| {
+        Endpoint::page(Method::GET, path, name).tag("admin").summary(summary).tokens(TokenAccess::Never)
+    };
+    Routes::new()
+        .route(
+            screen("/admin", "adminDashboard", "The admin's dashboard: counts, the latest activity, and traffic by range")
+                .input::<DashboardQuery>()
+                .handler(dashboard),
+        )
+        .route(
+            screen("/admin/posts", "adminPosts", "Every post and page, newest edit first: search, status filter, pages of 20")
+                .input::<PostsQuery>()
+                .handler(posts),
+        )
+}
+
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostsQuery {
+    /// Part of the title.
+    #[garde(inner(length(chars, max = 200)))]
+    #[schemars(length(max = 200))]
+    pub q: Option<String>,
+    /// `draft` or `published`; empty: both.
+    #[garde(skip)]
+    pub status: Option<StatusFilter>,
+    /// 1-based.
+    #[garde(inner(range(min = 1, max = 50_000)))]
+    #[schemars(range(min = 1, max = 50_000))]
+    pub page: Option<u32>,
+}
+
+/// The status filter of the posts screen (its select's empty choice is "all").
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusFilter {
+    #[serde(rename = "")]
+    All,
+    Draft,
+    Published,
 }
 
 /// The traffic range the dashboard shows.
@@ -97,6 +130,23 @@ async fn render(ctx: &AdminCtx, screen: &'static str, template: &str, mut fields
         map.extend(frame);
     }
     ctx.app.theme.page(StatusCode::OK, template, fields)
+}
+
+async fn posts(ctx: SessionCtx, ValidQuery(query): ValidQuery<PostsQuery>) -> Result<Response, AppError> {
+    let search = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let status = match query.status {
+        Some(StatusFilter::Draft) => Some(PostStatus::Draft),
+        Some(StatusFilter::Published) => Some(PostStatus::Published),
+        Some(StatusFilter::All) | None => None,
+    };
+    let page = query.page.unwrap_or(1);
+    let path = service::posts_path(search, status, page);
+    let admin = match admin_or_sign_in(ctx, &path) {
+        Ok(admin) => admin,
+        Err(redirect) => return Ok(*redirect),
+    };
+    let fields = service::posts(&admin, search, status, page).await?;
+    Ok(render(&admin, "posts", "admin/posts.html", fields).await)
 }
 
 async fn dashboard(ctx: SessionCtx, ValidQuery(query): ValidQuery<DashboardQuery>) -> Result<Response, AppError> {

@@ -4,7 +4,71 @@ use serde_json::{Value, json};
 
 use crate::features::dashboard::schema::{DashboardStats, RangeTraffic};
 use crate::features::dashboard::service as dashboard;
+use crate::features::posts::schema::{AdminListInput, PostKind, PostStatus};
+use crate::features::posts::service::{self as posts, PostError};
 use crate::platform::http::AdminCtx;
+
+/// The address of a page of the posts screen.
+pub fn posts_path(search: Option<&str>, status: Option<PostStatus>, page: u32) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    if let Some(search) = search {
+        query.append_pair("q", search);
+    }
+    if let Some(status) = status {
+        query.append_pair("status", status.as_str());
+    }
+    query.append_pair("page", &page.to_string());
+    format!("/admin/posts?{}", query.finish())
+}
+
+/// Rows of the posts screen.
+pub const POSTS_PER_PAGE: u32 = 20;
+
+/// The posts screen: the page `page` (1-based) of posts and pages whose
+/// title holds `search`, of `status`, newest edit first.
+pub async fn posts(ctx: &AdminCtx, search: Option<&str>, status: Option<PostStatus>, page: u32) -> Result<Value, PostError> {
+    let input = AdminListInput {
+        offset: Some((page.max(1) - 1) * POSTS_PER_PAGE),
+        limit: Some(POSTS_PER_PAGE),
+        status,
+        search: search.map(str::to_owned),
+        ..Default::default()
+    };
+    let rows = posts::admin_list(ctx, &input).await?;
+    let total = posts::admin_count(ctx, &input).await?;
+    let now = ctx.app.clock.now_ms();
+    let link = |page: u32| posts_path(search, status, page);
+    let shown = u64::from(page.saturating_sub(1)) * u64::from(POSTS_PER_PAGE) + rows.len() as u64;
+    Ok(json!({
+        "title": "Posts",
+        "query": search.unwrap_or_default(),
+        "status": status.map(PostStatus::as_str).unwrap_or_default(),
+        "total": total,
+        "posts": rows.iter().map(|post| {
+            let public = post.status == PostStatus::Published && post.published_at.is_some_and(|at| at.0 <= now);
+            let url = match post.kind {
+                PostKind::Post => format!("/post/{}", post.slug),
+                PostKind::Page => format!("/{}", post.slug),
+            };
+            json!({
+                "id": post.id,
+                "title": post.title,
+                "slug": post.slug,
+                "kind": post.kind,
+                "status": post.status,
+                "scheduled": post.status == PostStatus::Published && !public,
+                "updated": when(post.updated_at.0),
+                "updatedAt": post.updated_at,
+                "published": post.published_at.map(|at| when(at.0)),
+                "tags": post.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+                "url": public.then_some(url),
+            })
+        }).collect::<Vec<_>>(),
+        "newer": (page > 1).then(|| link(page - 1)),
+        "older": (shown < total.max(0) as u64).then(|| link(page + 1)),
+        "page": page,
+    }))
+}
 
 /// The traffic ranges the dashboard offers, with their words.
 pub const RANGES: [(&str, &str); 4] = [("24h", "Last 24 hours"), ("7d", "Last 7 days"), ("30d", "Last 30 days"), ("90d", "Last 90 days")];
