@@ -96,6 +96,17 @@ impl Browser {
     }
 }
 
+/// The provider stamps its ID tokens with the real time, and the app's
+/// clock is manual (frozen when it started): it is moved up to the real
+/// time before a callback, so a slow run (a loaded CI machine) cannot make
+/// a fresh token look issued in the future.
+fn catch_up(app: &TestApp) {
+    let behind = jiff::Timestamp::now().as_millisecond() - app.clock.now_ms();
+    if behind > 0 {
+        app.clock.advance(std::time::Duration::from_millis(behind as u64));
+    }
+}
+
 /// Signs in at the provider as `person` (`sub`, `email`, `verified`) and
 /// comes back to the app: the app's answer to the callback.
 async fn oidc_login(client: &mut Client<'_>, person: &[(&str, &str)]) -> Res {
@@ -110,6 +121,7 @@ async fn oidc_login(client: &mut Client<'_>, person: &[(&str, &str)]) -> Res {
     while !next.starts_with(BASE) {
         next = browser.get(&next).await;
     }
+    catch_up(client.app);
     client.get(&next[BASE.len()..]).await
 }
 
@@ -163,6 +175,7 @@ async fn a_bad_or_used_state_is_refused(backend: Backend) {
         next = browser.get(&next).await;
     }
     let callback = &next[BASE.len()..];
+    catch_up(&app);
     let mut first = app.user();
     assert_eq!(first.get(callback).await.header("location"), Some("/"));
     let replay = app.user().get(callback).await;
