@@ -68,7 +68,7 @@ async fn the_posts_screen_lists_filters_and_pages(backend: Backend) {
     let anonymous = app.user().get("/admin/posts?q=x&status=draft").await;
     assert_eq!(anonymous.header("location"), Some("/sign-in?next=%2Fadmin%2Fposts%3Fq%3Dx%26status%3Ddraft%26page%3D1"));
     let mut admin = app.admin().await;
-    let live = draft(&mut admin, json!({"title": "Live & well", "content": "Words.", "tags": ["rust"]})).await;
+    let live = draft(&mut admin, json!({"title": "Live & well", "content": "Words.", "tags": ["Rust"], "category": "Notes"})).await;
     publish(&app, &mut admin, live, "published").await;
     let page = draft(&mut admin, json!({"title": "About", "slug": "about", "kind": "page"})).await;
     publish(&app, &mut admin, page, "published").await;
@@ -95,4 +95,16 @@ async fn the_posts_screen_lists_filters_and_pages(backend: Backend) {
     assert!(found.contains("1 post matches") && found.contains("Draft 07"), "{found}");
     assert!(admin.get("/admin/posts?status=").await.text.contains("22 posts."), "the empty choice is every status");
     assert_eq!(admin.get("/admin/posts?page=0").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // By tag (any case) and by category, alone or with the rest.
+    let tagged = admin.get("/admin/posts?tag=rust").await.text;
+    assert!(tagged.contains("1 post matches") && tagged.contains("Live &amp; well") && tagged.contains("<td>Notes</td>"), "{tagged}");
+    let filed = admin.get("/admin/posts?category=Notes&status=published").await.text;
+    assert!(filed.contains("1 post matches") && filed.contains(r#"name="category" value="Notes""#), "{filed}");
+    assert!(admin.get("/admin/posts?category=Notes&status=draft").await.text.contains("0 posts match"));
+    assert!(admin.get("/admin/posts?tag=nothing").await.text.contains("No posts here."));
+    // The JSON list takes the same filters.
+    let listed = admin.get("/_fn/getPosts?tag=RUST&category=Notes").await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    assert_eq!(listed.body.as_array().map(Vec::len), Some(1), "{}", listed.text);
 }

@@ -40,6 +40,14 @@ pub struct PostsQuery {
     /// `draft` or `published`; empty: both.
     #[garde(skip)]
     pub status: Option<StatusFilter>,
+    /// A tag's name.
+    #[garde(inner(length(chars, max = 50)))]
+    #[schemars(length(max = 50))]
+    pub tag: Option<String>,
+    /// A category.
+    #[garde(inner(length(chars, max = 50)))]
+    #[schemars(length(max = 50))]
+    pub category: Option<String>,
     /// 1-based.
     #[garde(inner(range(min = 1, max = 50_000)))]
     #[schemars(range(min = 1, max = 50_000))]
@@ -133,19 +141,21 @@ async fn render(ctx: &AdminCtx, screen: &'static str, template: &str, mut fields
 }
 
 async fn posts(ctx: SessionCtx, ValidQuery(query): ValidQuery<PostsQuery>) -> Result<Response, AppError> {
-    let search = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let given = |value: &Option<String>| value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let filter = service::PostFilter { search: given(&query.q), tag: given(&query.tag), category: given(&query.category), status: None };
     let status = match query.status {
         Some(StatusFilter::Draft) => Some(PostStatus::Draft),
         Some(StatusFilter::Published) => Some(PostStatus::Published),
         Some(StatusFilter::All) | None => None,
     };
+    let filter = service::PostFilter { status, ..filter };
     let page = query.page.unwrap_or(1);
-    let path = service::posts_path(search, status, page);
+    let path = service::posts_path(&filter, page);
     let admin = match admin_or_sign_in(ctx, &path) {
         Ok(admin) => admin,
         Err(redirect) => return Ok(*redirect),
     };
-    let fields = service::posts(&admin, search, status, page).await?;
+    let fields = service::posts(&admin, &filter, page).await?;
     Ok(render(&admin, "posts", "admin/posts.html", fields).await)
 }
 

@@ -8,14 +8,29 @@ use crate::features::posts::schema::{AdminListInput, PostKind, PostStatus};
 use crate::features::posts::service::{self as posts, PostError};
 use crate::platform::http::AdminCtx;
 
+/// What the posts screen is filtered by.
+#[derive(Debug, Default)]
+pub struct PostFilter {
+    /// Part of the title.
+    pub search: Option<String>,
+    pub status: Option<PostStatus>,
+    pub tag: Option<String>,
+    pub category: Option<String>,
+}
+
 /// The address of a page of the posts screen.
-pub fn posts_path(search: Option<&str>, status: Option<PostStatus>, page: u32) -> String {
+pub fn posts_path(filter: &PostFilter, page: u32) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
-    if let Some(search) = search {
-        query.append_pair("q", search);
-    }
-    if let Some(status) = status {
-        query.append_pair("status", status.as_str());
+    let pairs = [
+        ("q", filter.search.as_deref()),
+        ("status", filter.status.map(PostStatus::as_str)),
+        ("tag", filter.tag.as_deref()),
+        ("category", filter.category.as_deref()),
+    ];
+    for (name, value) in pairs {
+        if let Some(value) = value {
+            query.append_pair(name, value);
+        }
     }
     query.append_pair("page", &page.to_string());
     format!("/admin/posts?{}", query.finish())
@@ -24,25 +39,30 @@ pub fn posts_path(search: Option<&str>, status: Option<PostStatus>, page: u32) -
 /// Rows of the posts screen.
 pub const POSTS_PER_PAGE: u32 = 20;
 
-/// The posts screen: the page `page` (1-based) of posts and pages whose
-/// title holds `search`, of `status`, newest edit first.
-pub async fn posts(ctx: &AdminCtx, search: Option<&str>, status: Option<PostStatus>, page: u32) -> Result<Value, PostError> {
+/// The posts screen: the page `page` (1-based) of posts and pages that
+/// pass `filter`, newest edit first.
+pub async fn posts(ctx: &AdminCtx, filter: &PostFilter, page: u32) -> Result<Value, PostError> {
     let input = AdminListInput {
         offset: Some((page.max(1) - 1) * POSTS_PER_PAGE),
         limit: Some(POSTS_PER_PAGE),
-        status,
-        search: search.map(str::to_owned),
+        status: filter.status,
+        search: filter.search.clone(),
+        tag: filter.tag.clone(),
+        category: filter.category.clone(),
         ..Default::default()
     };
     let rows = posts::admin_list(ctx, &input).await?;
     let total = posts::admin_count(ctx, &input).await?;
     let now = ctx.app.clock.now_ms();
-    let link = |page: u32| posts_path(search, status, page);
+    let link = |page: u32| posts_path(filter, page);
     let shown = u64::from(page.saturating_sub(1)) * u64::from(POSTS_PER_PAGE) + rows.len() as u64;
     Ok(json!({
         "title": "Posts",
-        "query": search.unwrap_or_default(),
-        "status": status.map(PostStatus::as_str).unwrap_or_default(),
+        "query": filter.search.as_deref().unwrap_or_default(),
+        "status": filter.status.map(PostStatus::as_str).unwrap_or_default(),
+        "tag": filter.tag.as_deref().unwrap_or_default(),
+        "category": filter.category.as_deref().unwrap_or_default(),
+        "filtered": filter.search.is_some() || filter.status.is_some() || filter.tag.is_some() || filter.category.is_some(),
         "total": total,
         "posts": rows.iter().map(|post| {
             let public = post.status == PostStatus::Published && post.published_at.is_some_and(|at| at.0 <= now);
@@ -61,6 +81,7 @@ pub async fn posts(ctx: &AdminCtx, search: Option<&str>, status: Option<PostStat
                 "updatedAt": post.updated_at,
                 "published": post.published_at.map(|at| when(at.0)),
                 "tags": post.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+                "category": post.category,
                 "url": public.then_some(url),
             })
         }).collect::<Vec<_>>(),

@@ -204,22 +204,31 @@ pub struct AdminFilter<'a> {
     pub now: Millis,
     /// Lowercase LIKE pattern, escaped.
     pub title_pattern: Option<&'a str>,
+    /// The exact category.
+    pub category: Option<&'a str>,
+    /// A tag's name, in any case.
+    pub tag: Option<&'a str>,
 }
 
 const ADMIN_WHERE: &str = "WHERE ($1 IS NULL OR p.status = $1)
       AND ($2 = FALSE OR EXISTS (SELECT 1 FROM public_posts pp WHERE pp.post_id = p.id AND pp.visibility = 'public' AND pp.published_at <= $3))
-      AND ($4 IS NULL OR lower(p.title) LIKE $4 ESCAPE '\\')";
+      AND ($4 IS NULL OR lower(p.title) LIKE $4 ESCAPE '\\')
+      AND ($5 IS NULL OR p.category = $5)
+      AND ($6 IS NULL OR EXISTS (SELECT 1 FROM post_tags pt JOIN tags t ON t.id = pt.tag_id
+                                 WHERE pt.post_id = p.id AND lower(t.name) = lower($6)))";
 
 pub async fn list_admin(db: &Db, filter: &AdminFilter<'_>, order: &'static str, limit: i64, offset: i64) -> sqlx::Result<Vec<PostRow>> {
     let columns = POST_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
     let limit = crate::platform::db::limit(limit);
     on_read!(db, |pool| sqlx::query_as::<_, PostRow>(sql(format!(
-        "SELECT {columns} FROM posts p {ADMIN_WHERE} ORDER BY {order} {limit} OFFSET $5"
+        "SELECT {columns} FROM posts p {ADMIN_WHERE} ORDER BY {order} {limit} OFFSET $7"
     )))
     .bind(filter.status.map(PostStatus::as_str))
     .bind(filter.public_only)
     .bind(filter.now)
     .bind(filter.title_pattern)
+    .bind(filter.category)
+    .bind(filter.tag)
     .bind(offset)
     .fetch_all(pool))
 }
@@ -230,5 +239,7 @@ pub async fn count_admin(db: &Db, filter: &AdminFilter<'_>) -> sqlx::Result<i64>
         .bind(filter.public_only)
         .bind(filter.now)
         .bind(filter.title_pattern)
+        .bind(filter.category)
+        .bind(filter.tag)
         .fetch_one(pool))
 }

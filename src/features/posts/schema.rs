@@ -208,6 +208,12 @@ pub struct AdminListInput {
     /// Part of the title, case-insensitively.
     #[garde(length(chars, max = 200))]
     pub search: Option<String>,
+    /// Posts of this category only.
+    #[garde(length(chars, max = 50))]
+    pub category: Option<String>,
+    /// Posts carrying this tag only (its name, in any case).
+    #[garde(length(chars, max = 50))]
+    pub tag: Option<String>,
     #[garde(skip)]
     pub sort_by: Option<AdminSortBy>,
     #[garde(skip)]

@@ -196,7 +196,7 @@ fn is_untitled_slug(slug: &str) -> bool {
 
 pub async fn admin_list(ctx: &AdminCtx, input: &AdminListInput) -> Result<Vec<Post>> {
     let pattern = admin_pattern(input.search.as_deref());
-    let filter = admin_filter(ctx, input.status, input.public_only, pattern.as_deref());
+    let filter = admin_filter(ctx, input, pattern.as_deref());
     let order = match (input.sort_by, input.sort_dir.unwrap_or(AdminSortDir::Desc)) {
         (Some(AdminSortBy::PublishedAt), AdminSortDir::Asc) => "p.published_at ASC, p.id ASC",
         (Some(AdminSortBy::PublishedAt), AdminSortDir::Desc) => "p.published_at DESC, p.id DESC",
@@ -219,7 +219,7 @@ pub async fn admin_list(ctx: &AdminCtx, input: &AdminListInput) -> Result<Vec<Po
 
 pub async fn admin_count(ctx: &AdminCtx, input: &AdminListInput) -> Result<i64> {
     let pattern = admin_pattern(input.search.as_deref());
-    Ok(data::count_admin(&ctx.app.db, &admin_filter(ctx, input.status, input.public_only, pattern.as_deref())).await?)
+    Ok(data::count_admin(&ctx.app.db, &admin_filter(ctx, input, pattern.as_deref())).await?)
 }
 
 fn admin_pattern(search: Option<&str>) -> Option<String> {
@@ -227,8 +227,16 @@ fn admin_pattern(search: Option<&str>) -> Option<String> {
     Some(crate::platform::db::like_substring(term))
 }
 
-fn admin_filter<'a>(ctx: &AdminCtx, status: Option<PostStatus>, public_only: Option<bool>, pattern: Option<&'a str>) -> AdminFilter<'a> {
-    AdminFilter { status, public_only: public_only.unwrap_or(false), now: ctx.app.clock.now_ms(), title_pattern: pattern }
+fn admin_filter<'a>(ctx: &AdminCtx, input: &'a AdminListInput, pattern: Option<&'a str>) -> AdminFilter<'a> {
+    let given = |value: &'a Option<String>| value.as_deref().map(str::trim).filter(|v| !v.is_empty());
+    AdminFilter {
+        status: input.status,
+        public_only: input.public_only.unwrap_or(false),
+        now: ctx.app.clock.now_ms(),
+        title_pattern: pattern,
+        category: given(&input.category),
+        tag: given(&input.tag),
+    }
 }
 
 pub async fn find_by_slug_admin(ctx: &AdminCtx, slug: &str) -> Result<PostWithToc> {
