@@ -224,6 +224,15 @@ try {
     fail(`the admin's dashboard did not open (at ${adminPage.url()})`);
   }
   await adminPage.screenshot({ path: path.join(outDir, 'admin-dashboard.png'), fullPage: true });
+  // The posts screen, driven by the keyboard only: focus the title field,
+  // type, and press Enter to filter.
+  await adminPage.goto(`${base}/admin/posts`);
+  await adminPage.focus('#q');
+  await adminPage.keyboard.type('rust');
+  await adminPage.keyboard.press('Enter');
+  await adminPage.waitForURL(/\/admin\/posts\?q=rust/);
+  if (!(await adminPage.getByText('Rust lifetimes').count())) fail('the posts screen found "Rust lifetimes" by keyboard');
+  await adminPage.screenshot({ path: path.join(outDir, 'admin-posts.png'), fullPage: true });
 
   // ---- a reader's visit ----------------------------------------------------------------
   await page.goto(`${base}/`);

@@ -12,6 +12,8 @@
 # (playwright-core drives the system Chromium; it never downloads one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/serve.sh
+source scripts/lib/serve.sh
 bin="${1:-${CARGO_TARGET_DIR:-target}/debug/flint}"
 [ -x "$bin" ] || { echo "check-site: no flint binary at $bin (run cargo build first)" >&2; exit 1; }
 
@@ -44,7 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 base="http://127.0.0.1:$port"
 email="admin@example.com"
 password="site check password"
@@ -52,13 +54,7 @@ export DATABASE_URL="sqlite://$work/site.db" STORAGE_URL="file://$work/media" FL
   FLINT_BASE_URL="$base" FLINT_LOG=warn ADMIN_EMAIL="$email"
 mkdir -p "$work/media"
 printf '%s\n' "$password" | "$bin" user create --admin --email "$email" --name "Admin" >/dev/null
-"$bin" serve >"$work/serve.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do
-  curl -fsS "$base/healthz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fsS "$base/healthz" >/dev/null || { cat "$work/serve.log" >&2; exit 1; }
+serve_flint "$bin" "$work/serve.log"
 
 out="target/site-check"
 rm -rf "$out" && mkdir -p "$out"

@@ -11,6 +11,8 @@
 # FUZZ_SEED (default 27) picks them, FUZZ_CHECKS overrides the checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/serve.sh
+source scripts/lib/serve.sh
 bin="${1:-${CARGO_TARGET_DIR:-target}/debug/flint}"
 backend="${2:-sqlite}"
 examples="${FUZZ_EXAMPLES:-30}"
@@ -42,20 +44,14 @@ case "$backend" in
   *) echo "fuzz-api: backend must be sqlite or postgres" >&2; exit 2 ;;
 esac
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 base="http://127.0.0.1:$port"
 password="fuzzing admin password"
 export FLINT_LISTEN="127.0.0.1:$port" FLINT_BASE_URL="$base" FLINT_LOG=error FLINT_WORKFLOW_WORKERS=1
 
 "$bin" seed --posts 30 >/dev/null
 echo "$password" | "$bin" user create --email admin@example.com --name Admin --admin >/dev/null
-"$bin" serve >"$work/serve.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do
-  curl -fsS "$base/healthz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fsS "$base/healthz" >/dev/null || { cat "$work/serve.log" >&2; exit 1; }
+serve_flint "$bin" "$work/serve.log"
 
 cookie=$(curl -fsS -D - -o /dev/null -H 'content-type: application/json' \
   -d "{\"email\": \"admin@example.com\", \"password\": \"$password\"}" "$base/api/auth/sign-in/email" \

@@ -7,6 +7,8 @@
 #   scripts/validate-site-documents.sh [path/to/flint]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/serve.sh
+source scripts/lib/serve.sh
 bin="${1:-${CARGO_TARGET_DIR:-target}/debug/flint}"
 [ -x "$bin" ] || { echo "validate-site-documents: no flint binary at $bin (run cargo build first)" >&2; exit 1; }
 
@@ -28,18 +30,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 base="http://127.0.0.1:$port"
 export DATABASE_URL="sqlite://$work/site.db" FLINT_LISTEN="127.0.0.1:$port" FLINT_BASE_URL="$base" FLINT_LOG=warn FLINT_SITE_TITLE="flint CI"
 
 "$bin" seed --posts 60 >/dev/null
-"$bin" serve >"$work/serve.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do
-  curl -fsS "$base/healthz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fsS "$base/healthz" >/dev/null || { cat "$work/serve.log" >&2; exit 1; }
+serve_flint "$bin" "$work/serve.log"
 
 curl -fsS "$base/sitemap.xml" -o "$work/sitemap.xml"
 xmllint --noout --schema .ci/sitemap.xsd "$work/sitemap.xml"
